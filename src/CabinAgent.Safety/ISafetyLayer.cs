@@ -1,0 +1,45 @@
+using CabinAgent.Actions;
+
+namespace CabinAgent.Safety;
+
+/// <summary>
+/// What the utterance pipeline asks of the safety layer. Deterministic: no model, no I/O on this path;
+/// the same inputs at the same <paramref name="now"/> give the same answers.
+/// </summary>
+public interface ISafetyLayer
+{
+    /// <summary>
+    /// Runs before any understanding tier: emergency phrases, and answers to a pending confirmation.
+    /// </summary>
+    PreCheckResult PreCheck(string utteranceId, string text, string? lang, DateTimeOffset now);
+
+    /// <summary>The gate every command passes, whichever tier produced it.</summary>
+    GateDecision Gate(VehicleCommand command, string utteranceId, string lang, DateTimeOffset now);
+}
+
+public abstract record PreCheckResult
+{
+    /// <summary>Nothing for the safety layer: understanding tiers go on.</summary>
+    public static readonly PreCheckResult Continue = new ContinueResult();
+
+    private sealed record ContinueResult : PreCheckResult;
+}
+
+/// <summary>An emergency phrase was heard: this command goes out at once, with tier <c>safety</c>.</summary>
+public sealed record EmergencyDetected(VehicleCommand Command, string MatchedPhrase) : PreCheckResult;
+
+/// <summary>The utterance answered a pending confirmation.</summary>
+/// <param name="Command">The confirmed command to execute, or null when the driver said no.</param>
+/// <param name="Spoken">What the agent says back (e.g. "已取消").</param>
+public sealed record ConfirmationAnswered(VehicleCommand? Command, string Spoken) : PreCheckResult;
+
+public abstract record GateDecision;
+
+/// <summary>Go ahead; <paramref name="Command"/> may carry clamped parameters, listed in <paramref name="Notes"/>.</summary>
+public sealed record GateAllow(VehicleCommand Command, IReadOnlyList<string> Notes) : GateDecision;
+
+/// <summary>Refused by a rule; nothing is published on an action topic, <paramref name="Spoken"/> explains why.</summary>
+public sealed record GateRefuse(string Rule, string Reason, string Spoken) : GateDecision;
+
+/// <summary>The driver must confirm first; the layer now waits for a yes or no.</summary>
+public sealed record GateAskConfirmation(VehicleCommand Command, string Spoken) : GateDecision;
