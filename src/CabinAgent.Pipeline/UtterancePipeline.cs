@@ -201,7 +201,7 @@ public sealed class UtterancePipeline
             case GateAskConfirmation ask:
                 record.Command = ask.Command;
                 record.Outcome = Outcomes.ConfirmationRequested;
-                if (ValidateOrReject(record, ask.Command))
+                if (await ValidateOrRejectAsync(record, ask.Command, ct).ConfigureAwait(false))
                     await TrySayAsync(record, "confirmation", ask.Spoken, ct).ConfigureAwait(false);
                 return;
             case GateAllow allow:
@@ -229,7 +229,7 @@ public sealed class UtterancePipeline
         string? spokenOverride = null)
     {
         record.Command = command;
-        var valid = ValidateOrReject(record, command);
+        var valid = await ValidateOrRejectAsync(record, command, ct).ConfigureAwait(false);
         stage.Mark("schema");
         if (!valid)
             return;
@@ -254,7 +254,7 @@ public sealed class UtterancePipeline
         await TrySayAsync(record, "command", spokenOverride ?? command.Response, ct).ConfigureAwait(false);
     }
 
-    private bool ValidateOrReject(UtteranceRecord record, VehicleCommand command)
+    private async Task<bool> ValidateOrRejectAsync(UtteranceRecord record, VehicleCommand command, CancellationToken ct)
     {
         var errors = _schema.Validate(command);
         if (errors.Count == 0)
@@ -262,6 +262,7 @@ public sealed class UtterancePipeline
         record.Outcome = Outcomes.Rejected;
         record.Error = "schema: " + string.Join("; ", errors);
         _logger.LogWarning("Command {Action} failed schema validation: {Errors}", command.Action, record.Error);
+        await TrySayAsync(record, "rejected", _catalog.Message("rejected", record.Lang), ct).ConfigureAwait(false);
         return false;
     }
 
