@@ -7,6 +7,13 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 dotnet build CabinAgent.sln -c Release -nologo -clp:ErrorsOnly
 
+# The service unit must pass systemd's own checker where systemd is installed.
+if command -v systemd-analyze >/dev/null 2>&1; then
+  verify_out=$(systemd-analyze verify systemd/cabin-agent.service 2>&1 || true)
+  if [ -n "$verify_out" ]; then echo "systemd-analyze verify: $verify_out" >&2; exit 1; fi
+  echo "systemd-analyze verify systemd/cabin-agent.service: clean" >&2
+fi
+
 results=$(mktemp -d)
 status=0
 dotnet test CabinAgent.sln -c Release --no-build -nologo \
