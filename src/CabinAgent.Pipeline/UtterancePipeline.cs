@@ -236,9 +236,10 @@ public sealed class UtterancePipeline
 
         var action = _catalog.Get(command.Action);
         var outgoing = new OutgoingCommand(UtteranceInput.NewId(), record.Id, record.Tier ?? "none", record.Lang, action, command);
+        PublishReceipt receipt;
         try
         {
-            record.Topic = await _output.PublishCommandAsync(outgoing, ct).ConfigureAwait(false);
+            receipt = await _output.PublishCommandAsync(outgoing, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -249,9 +250,32 @@ public sealed class UtterancePipeline
             return;
         }
         stage.Mark("publish");
+        record.Topic = receipt.Topic;
         record.CommandId = outgoing.CommandId;
+        if (receipt.State == PublishState.Queued)
+        {
+            record.Outcome = Outcomes.Queued;
+            record.Error = "broker unreachable: command kept in the outbox until it reconnects";
+            await TrySayAsync(record, "queued", _catalog.Message("queued", record.Lang), ct).ConfigureAwait(false);
+            return;
+        }
         record.Outcome = Outcomes.Published;
         await TrySayAsync(record, "command", spokenOverride ?? command.Response, ct).ConfigureAwait(false);
+
+        if (receipt.Acknowledgement is { } pendingAck)
+        {
+            var ack = await pendingAck.WaitAsync(ct).ConfigureAwait(false);
+            stage.Mark("ack");
+            record.Ack = ack.Status;
+            if (!ack.IsOk)
+            {
+                record.Outcome = Outcomes.Failed;
+                record.Error = ack.Status == AckResult.Timeout
+                    ? "the ECU did not acknowledge the command in time"
+                    : $"the ECU reported a failure: {ack.Reason ?? "no reason given"}";
+                await TrySayAsync(record, "error", _catalog.Message("action_failed", record.Lang), ct).ConfigureAwait(false);
+            }
+        }
     }
 
     private async Task<bool> ValidateOrRejectAsync(UtteranceRecord record, VehicleCommand command, CancellationToken ct)

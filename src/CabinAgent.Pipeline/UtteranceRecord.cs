@@ -31,6 +31,10 @@ public static class Outcomes
     public const string ConfirmationRequested = "confirmation_requested";
     /// <summary>The driver said no to a pending confirmation.</summary>
     public const string Cancelled = "cancelled";
+    /// <summary>The broker was unreachable: the command waits in the durable outbox.</summary>
+    public const string Queued = "queued";
+    /// <summary>Published, but the ECU answered that it failed, or did not answer in time.</summary>
+    public const string Failed = "failed";
     /// <summary>Something failed on the way (model error, publish failure).</summary>
     public const string Error = "error";
 }
@@ -49,6 +53,9 @@ public sealed class UtteranceRecord
     public VehicleCommand? Command { get; set; }
     public string? CommandId { get; set; }
     public string? Topic { get; set; }
+
+    /// <summary>The ECU's acknowledgement: <c>ok</c>, <c>failed</c>, <c>timeout</c>, or null when not awaited.</summary>
+    public string? Ack { get; set; }
 
     /// <summary>Null, or why no command was published.</summary>
     public string? Error { get; set; }

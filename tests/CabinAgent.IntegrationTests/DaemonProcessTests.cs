@@ -12,7 +12,9 @@ public class DaemonProcessTests
     {
         await using var broker = await MosquittoBroker.StartAsync();
         await using var ecu = await EcuSimulator.ConnectAsync(broker.Url);
-        using var agent = StartAgent("run", "--broker", broker.Url);
+        var config = Path.Combine(Path.GetTempPath(), $"cabin-daemon-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(config, $$"""{"Mqtt": {"OutboxPath": "{{AgentUnderTest.NewOutboxPath()}}"}}""");
+        using var agent = StartAgent("run", "--broker", broker.Url, "--config", config);
         try
         {
             await ecu.WaitForAsync(r => r.Any(m => m.Topic == "vehicle/demo/agent/status" && m.Payload.Contains("online")), TimeSpan.FromSeconds(60));

@@ -14,6 +14,7 @@ namespace CabinAgent.Host.Daemon;
 /// </summary>
 internal sealed class AgentService(
     MqttConnection connection,
+    MqttAgentOutput output,
     TopicMap topics,
     UtterancePipeline pipeline,
     ILogger<AgentService> logger) : BackgroundService
@@ -24,6 +25,9 @@ internal sealed class AgentService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await connection.SubscribeAsync(topics.Transcript, message => OnTranscriptAsync(message, stoppingToken), stoppingToken);
+        await output.StartAsync(stoppingToken);
+        if (output.OutboxDepth > 0)
+            logger.LogWarning("{Depth} commands from before the restart wait in the outbox", output.OutboxDepth);
         try
         {
             await connection.ConnectAsync(stoppingToken);
