@@ -13,7 +13,10 @@ public class DaemonProcessTests
         await using var broker = await MosquittoBroker.StartAsync();
         await using var ecu = await EcuSimulator.ConnectAsync(broker.Url);
         var config = Path.Combine(Path.GetTempPath(), $"cabin-daemon-{Guid.NewGuid():N}.json");
-        await File.WriteAllTextAsync(config, $$"""{"Mqtt": {"OutboxPath": "{{AgentUnderTest.NewOutboxPath()}}"}}""");
+        await File.WriteAllTextAsync(config, new System.Text.Json.Nodes.JsonObject
+        {
+            ["Mqtt"] = new System.Text.Json.Nodes.JsonObject { ["OutboxPath"] = AgentUnderTest.NewOutboxPath() },
+        }.ToJsonString());
         using var agent = StartAgent("run", "--broker", broker.Url, "--config", config);
         try
         {
