@@ -277,7 +277,7 @@ public sealed class UtterancePipeline
             return;
 
         var action = _catalog.Get(command.Action);
-        var outgoing = new OutgoingCommand(UtteranceInput.NewId(), record.Id, record.Tier ?? "none", record.Lang, action, command);
+        var outgoing = new OutgoingCommand(UtteranceInput.CommandIdFor(record.Id), record.Id, record.Tier ?? "none", record.Lang, action, command);
         PublishReceipt receipt;
         try
         {

@@ -14,6 +14,17 @@ namespace CabinAgent.Pipeline;
 public sealed record UtteranceInput(string Id, string? Text, string? Lang = null, long? ReceivedTimestamp = null, string? DecodeError = null)
 {
     public static string NewId() => Guid.CreateVersion7().ToString("N");
+
+    /// <summary>
+    /// The id of the command an utterance produces: derived from the utterance id, so an utterance that is
+    /// delivered or replayed twice yields the same command id and consumers can deduplicate it.
+    /// </summary>
+    public static string CommandIdFor(string utteranceId)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("cmd:" + utteranceId), hash);
+        return Convert.ToHexStringLower(hash[..16]);
+    }
 }
 
 /// <summary>The one outcome every utterance gets.</summary>

@@ -10,13 +10,15 @@ namespace CabinAgent.IntegrationTests;
 /// </summary>
 public sealed class MosquittoBroker : IAsyncDisposable
 {
-    private readonly Process _process;
+    private Process _process;
     private readonly string _directory;
+    private readonly string _config;
 
-    private MosquittoBroker(Process process, string directory, int port)
+    private MosquittoBroker(Process process, string directory, string config, int port)
     {
         _process = process;
         _directory = directory;
+        _config = config;
         Port = port;
     }
 
@@ -30,7 +32,8 @@ public sealed class MosquittoBroker : IAsyncDisposable
         throw new InvalidOperationException("mosquitto is not installed (Debian package 'mosquitto'; scripts/test.sh installs it)");
     }
 
-    public static async Task<MosquittoBroker> StartAsync(int port = 0, string extraConfig = "")
+    /// <param name="persistent">Keep sessions and queued messages across a graceful restart (on disk).</param>
+    public static async Task<MosquittoBroker> StartAsync(int port = 0, string extraConfig = "", bool persistent = false)
     {
         if (port == 0) port = EmbeddedBroker.FreeLoopbackPort();
         var directory = Directory.CreateTempSubdirectory("cabin-mosquitto-").FullName;
@@ -38,22 +41,45 @@ public sealed class MosquittoBroker : IAsyncDisposable
         await File.WriteAllTextAsync(config, $"""
             listener {port} 127.0.0.1
             allow_anonymous true
-            persistence false
+            persistence {(persistent ? "true" : "false")}
+            persistence_location {directory}/
             log_dest stderr
             {extraConfig}
             """.Replace("            ", ""));
+        var broker = new MosquittoBroker(Launch(config), directory, config, port);
+        await broker.WaitUntilListeningAsync();
+        return broker;
+    }
+
+    private static Process Launch(string config)
+    {
         var process = Process.Start(new ProcessStartInfo(FindExecutable(), ["-c", config])
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         })!;
-        process.ErrorDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        var broker = new MosquittoBroker(process, directory, port);
-        await broker.WaitUntilListeningAsync();
-        return broker;
+        return process;
+    }
+
+    /// <summary>SIGTERM: mosquitto closes every connection and, when persistent, saves its state.</summary>
+    public async Task StopAsync()
+    {
+        if (_process.HasExited) return;
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Starts it again on the same port with the same configuration and state.</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        _process.Dispose();
+        _process = Launch(_config);
+        await WaitUntilListeningAsync();
     }
 
     private async Task WaitUntilListeningAsync()
