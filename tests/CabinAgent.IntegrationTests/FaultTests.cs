@@ -107,7 +107,7 @@ public class FaultTests
         await using var ecu = await EcuSimulator.ConnectAsync(broker.Url);
         await ecu.WaitForAsync(r => r.Any(m => m.Topic == "vehicle/demo/agent/response"), TimeSpan.FromSeconds(30));
 
-        Assert.Empty(ecu.Received.Where(m => m.Topic.Contains("/cmd/", StringComparison.Ordinal)));
+        Assert.DoesNotContain(ecu.Received, m => m.Topic.Contains("/cmd/", StringComparison.Ordinal));
         var spoken = ecu.On("vehicle/demo/agent/response").Single().Json;
         Assert.Equal(("stale-1", "网络中断时间过长，刚才的指令已取消，请重新说一遍。"),
             (spoken["utterance_id"]!.GetValue<string>(), spoken["text"]!.GetValue<string>()));
