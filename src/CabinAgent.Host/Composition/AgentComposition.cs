@@ -37,6 +37,7 @@ public static class AgentComposition
     {
         AddValidatedOptions<AgentOptions>(services, configuration, AgentOptions.Section);
         AddValidatedOptions<MqttOptions>(services, configuration, MqttOptions.Section);
+        services.AddSingleton<IValidateOptions<MqttOptions>>(new DelegateValidator<MqttOptions>(o => o.CheckFiles()));
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => ActionCatalog.Load(Options<AgentOptions>(sp).ResolveConfigPath("actions.json")));
