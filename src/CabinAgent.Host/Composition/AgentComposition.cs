@@ -57,6 +57,7 @@ public static class AgentComposition
             {
                 Tiers = Enum.Parse<TierMode>(agent.Tiers, ignoreCase: true),
                 DefaultLang = agent.DefaultLang,
+                LogTranscripts = agent.LogTranscripts,
             };
         });
         services.AddSingleton(sp => new UtterancePipeline(
