@@ -30,6 +30,8 @@ public class TemplateSentenceTests
     {
         var result = Repo.Understand(test.Text);
 
+        if (result is NotUnderstood rejected)
+            Assert.Fail($"'{test.Text}' ({test.File}): expected {test.Action}, not understood: {rejected.Reason} ({rejected.Explanation})");
         var understood = Assert.IsType<Understood>(result);
         Assert.True(test.Action == understood.Action,
             $"'{test.Text}' ({test.File}): expected {test.Action}, got {understood.Action} via {understood.Explanation}");
@@ -44,7 +46,10 @@ public class TemplateSentenceTests
     [MemberData(nameof(Understood))]
     public void Sentence_yields_a_command_the_schema_accepts(IntentTestCase test)
     {
-        var understood = Assert.IsType<Understood>(Repo.Understand(test.Text));
+        var result = Repo.Understand(test.Text);
+        if (result is NotUnderstood rejected)
+            Assert.Fail($"'{test.Text}': not understood: {rejected.Reason}");
+        var understood = Assert.IsType<Understood>(result);
         var action = Repo.Catalog.Get(understood.Action);
         var command = new VehicleCommand
         {

@@ -181,11 +181,14 @@ internal sealed class CompiledTemplate
 internal sealed record Candidate(CompiledTemplate Template, JsonObject Parameters, JsonObject Slots,
     string Explanation, double Confidence, int SpanChars)
 {
-    /// <summary>Higher confidence wins; then the candidate that leaves less to open spans (more specific).</summary>
+    /// <summary>
+    /// The candidate that leaves fewer characters to open spans wins (it explains more of the utterance with
+    /// known words: 我要去加油站 is NAV_FIND_NEARBY, not a destination called 加油站); then higher confidence.
+    /// </summary>
     public int CompareTo(Candidate other)
     {
-        var byConfidence = Confidence.CompareTo(other.Confidence);
-        return byConfidence != 0 ? byConfidence : other.SpanChars.CompareTo(SpanChars);
+        var bySpan = other.SpanChars.CompareTo(SpanChars);
+        return bySpan != 0 ? bySpan : Confidence.CompareTo(other.Confidence);
     }
 
     public bool SameResult(Candidate other) =>

@@ -36,7 +36,7 @@ internal sealed class IntentSet
 /// </summary>
 internal static class IntentLoader
 {
-    private static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(2);
 
     public static IntentSet Load(string directory, ActionCatalog catalog, bool compileRegexes = true)
     {
@@ -273,13 +273,15 @@ internal static class IntentLoader
         try
         {
             regex = new Regex(pattern.ToString(), options, MatchTimeout);
+            // First use JIT-compiles the regex; do it now, at start-up, not on the driver's first command.
+            regex.IsMatch("");
         }
         catch (ArgumentException ex)
         {
             throw new IntentDataException(file, entry, $"does not compile: {ex.Message}", ex);
         }
 
-        var prefilter = new Prefilter(grammar).Required(body);
+        var prefilter = new Prefilter(grammar, skipWords).Required(body);
         prefilter.Sort((a, b) => MinLength(b).CompareTo(MinLength(a)));
         if (prefilter.Count > 2) prefilter.RemoveRange(2, prefilter.Count - 2);
 
@@ -305,24 +307,28 @@ internal static class IntentLoader
         return min;
     }
 
-    /// <summary>The first skip word found in a template literal: whole Latin words, Chinese anywhere.</summary>
-    private static string? ContainsSkipWord(string literal, IReadOnlyList<string> skipWords)
+    /// <summary>
+    /// A template literal with the skip words removed, exactly as the normalizer removes them from utterances
+    /// (Chinese anywhere, Latin as whole words), so <c>[一下]</c> in a template is harmless.
+    /// </summary>
+    private static string RemoveSkipWords(string folded, IReadOnlyList<string> skipWords)
     {
-        var folded = TextNormalizer.FoldLiteral(literal);
         foreach (var word in skipWords)
         {
             var w = word.Trim().ToLowerInvariant();
             if (w.Length == 0) continue;
             if (TextNormalizer.IsCjk(w[0]))
             {
-                if (folded.Contains(w, StringComparison.Ordinal)) return w;
+                folded = folded.Replace(w, "", StringComparison.Ordinal);
             }
-            else if (Array.IndexOf(folded.Split(' '), w) >= 0)
+            else
             {
-                return w;
+                var tokens = folded.Split(' ');
+                if (Array.IndexOf(tokens, w) >= 0)
+                    folded = string.Join(' ', Array.FindAll(tokens, t => t != w));
             }
         }
-        return null;
+        return folded;
     }
 
     internal static bool LiteralCharsOk(string text)
@@ -350,9 +356,7 @@ internal static class IntentLoader
                 case LiteralNode literal:
                     if (!LiteralCharsOk(literal.Text))
                         throw new IntentDataException(file, entry, $"'{literal.Text}' has characters the normalizer removes (punctuation)");
-                    if (ContainsSkipWord(literal.Text, skipWords) is { } skip)
-                        throw new IntentDataException(file, entry, $"'{literal.Text}' contains the skip word '{skip}', which the normalizer removes from utterances");
-                    EmitLiteral(TextNormalizer.FoldLiteral(literal.Text), sb);
+                    EmitLiteral(RemoveSkipWords(TextNormalizer.FoldLiteral(literal.Text), skipWords), sb);
                     break;
                 case AlternativesNode alternatives:
                     sb.Append("(?:");
@@ -400,7 +404,9 @@ internal static class IntentLoader
                         throw new IntentDataException(file, entry, $"list {slot.Source} has value '{value}', not allowed for {action.Name}.{parameter.Name} ({string.Join("|", parameter.Enum)})");
                     foreach (var word in words)
                     {
-                        var folded = TextNormalizer.FoldLiteral(word.Trim()).ToLowerInvariant();
+                        var folded = RemoveSkipWords(TextNormalizer.FoldLiteral(word.Trim()), skipWords);
+                        if (folded.Trim().Length == 0)
+                            throw new IntentDataException(list.File, $"list {slot.Source}", $"phrase '{word}' is only skip words");
                         var key = folded.Replace(" ", "", StringComparison.Ordinal);
                         if (phrases.TryGetValue(key, out var other) && other != value)
                             throw new IntentDataException(list.File, $"list {slot.Source}", $"phrase '{word}' means both '{other}' and '{value}'");
@@ -473,7 +479,7 @@ internal static class IntentLoader
     }
 
     /// <summary>Works out which words every match of a template must contain.</summary>
-    private sealed class Prefilter(LanguageGrammar grammar)
+    private sealed class Prefilter(LanguageGrammar grammar, IReadOnlyList<string> skipWords)
     {
         public List<string[]> Required(TemplateNode node)
         {
@@ -491,7 +497,7 @@ internal static class IntentLoader
                     foreach (var item in seq.Items) Collect(item, sets, depth + 1);
                     break;
                 case LiteralNode literal:
-                    foreach (var word in TextNormalizer.FoldLiteral(literal.Text).ToLowerInvariant()
+                    foreach (var word in RemoveSkipWords(TextNormalizer.FoldLiteral(literal.Text), skipWords)
                                  .Split(' ', StringSplitOptions.RemoveEmptyEntries))
                         sets.Add([word]);
                     break;
@@ -520,7 +526,8 @@ internal static class IntentLoader
                     foreach (var phrases in list.Values.Values)
                         foreach (var phrase in phrases)
                         {
-                            var first = TextNormalizer.FoldLiteral(phrase.Trim()).ToLowerInvariant().Split(' ')[0];
+                            var first = RemoveSkipWords(TextNormalizer.FoldLiteral(phrase.Trim()), skipWords)
+                                .Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
                             words.Add(first);
                         }
                     sets.Add([.. words.Distinct(StringComparer.Ordinal)]);
