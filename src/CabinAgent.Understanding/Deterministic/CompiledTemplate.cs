@@ -38,6 +38,9 @@ internal sealed class CompiledTemplate
     public required KeyValuePair<string, JsonNode>[] FixedSlots { get; init; }
     public required double Confidence { get; init; }
 
+    /// <summary>Normalized words that are never a whole span (到, to).</summary>
+    public required IReadOnlySet<string> SpanStopWords { get; init; }
+
     /// <summary>
     /// Cheap pre-check before the regex: for each set, the text must contain at least one of its words.
     /// Built from literals every match must contain.
@@ -130,9 +133,9 @@ internal sealed class CompiledTemplate
                 {
                     var span = text.OriginalSpan(group.Index, group.Length);
                     var max = slot.Definition.MaxLength ?? 100;
-                    if (span.Length == 0)
+                    if (span.Length == 0 || SpanStopWords.Contains(heard.Trim()))
                     {
-                        reason = $"{slot.Parameter}: empty";
+                        reason = $"{slot.Parameter}: nothing usable heard ('{span}')";
                         return null;
                     }
                     if (span.Length > max)

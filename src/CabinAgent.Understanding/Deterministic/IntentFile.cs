@@ -15,6 +15,11 @@ internal sealed class IntentFile
     /// <summary>Disfluencies removed anywhere before matching (嗯, uh).</summary>
     public List<string>? SkipWords { get; init; }
 
+    /// <summary>
+    /// Words that are never a span on their own (到, to, the): <c>导航到</c> must not navigate to "到".
+    /// </summary>
+    public List<string>? SpanStopWords { get; init; }
+
     /// <summary>Template of the politeness words allowed (repeated) before any sentence: 请, 帮我, could you.</summary>
     public string? Prefix { get; init; }
 

@@ -12,6 +12,7 @@ internal sealed class LanguageGrammar(string language)
 {
     public string Language { get; } = language;
     public List<string> SkipWords { get; } = [];
+    public HashSet<string> SpanStopWords { get; } = new(StringComparer.Ordinal);
     public (string File, SequenceNode Node, string Text)? Prefix { get; set; }
     public (string File, SequenceNode Node, string Text)? Suffix { get; set; }
     public Dictionary<string, (string File, SequenceNode Node)> Rules { get; } = new(StringComparer.Ordinal);
@@ -38,7 +39,7 @@ internal static class IntentLoader
 {
     private static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(2);
 
-    public static IntentSet Load(string directory, ActionCatalog catalog, bool compileRegexes = true)
+    public static IntentSet Load(string directory, ActionCatalog catalog)
     {
         if (!Directory.Exists(directory))
             throw new IntentDataException(directory, null, "intents directory not found");
@@ -65,8 +66,10 @@ internal static class IntentLoader
         var allSkipWords = new List<string>();
         foreach (var grammar in grammars.Values) allSkipWords.AddRange(grammar.SkipWords);
 
-        var options = RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture |
-                      (compileRegexes ? RegexOptions.Compiled : RegexOptions.None);
+        // Interpreted, not RegexOptions.Compiled: compiled regexes of this size cost seconds of JIT on first
+        // use (measured: ~5 s for the first command on a busy 2-core box), while the interpreter matches a short
+        // command in microseconds once the prefilter has ruled out most templates.
+        var options = RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture;
         var byLanguage = new Dictionary<string, List<CompiledTemplate>>(StringComparer.Ordinal);
         var ids = new HashSet<string>(StringComparer.Ordinal);
         var tests = new List<IntentTestCase>();
@@ -144,6 +147,8 @@ internal static class IntentLoader
     private static void CollectGrammar(string name, IntentFile file, LanguageGrammar grammar)
     {
         if (file.SkipWords is not null) grammar.SkipWords.AddRange(file.SkipWords);
+        foreach (var word in file.SpanStopWords ?? [])
+            grammar.SpanStopWords.Add(TextNormalizer.FoldLiteral(word.Trim()));
         if (file.Prefix is not null)
         {
             if (grammar.Prefix is { } existing)
@@ -273,8 +278,6 @@ internal static class IntentLoader
         try
         {
             regex = new Regex(pattern.ToString(), options, MatchTimeout);
-            // First use JIT-compiles the regex; do it now, at start-up, not on the driver's first command.
-            regex.IsMatch("");
         }
         catch (ArgumentException ex)
         {
@@ -297,6 +300,7 @@ internal static class IntentLoader
             FixedSlots = fixedSlots,
             Confidence = confidence,
             Prefilter = [.. prefilter],
+            SpanStopWords = grammar.SpanStopWords,
         };
     }
 
