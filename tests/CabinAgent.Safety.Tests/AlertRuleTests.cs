@@ -1,4 +1,4 @@
-using Xunit;
+
 
 namespace CabinAgent.Safety.Tests;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Xunit;
+
 
 namespace CabinAgent.Safety.Tests;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Xunit;
+
 
 namespace CabinAgent.Safety.Tests;
 
