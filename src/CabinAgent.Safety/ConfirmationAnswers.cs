@@ -27,7 +27,7 @@ internal sealed class ConfirmationAnswers
 
     public Answer Classify(string normalized)
     {
-        var text = normalized.Trim().TrimEnd(Particles.ToCharArray()).Trim();
+        var text = normalized.Trim();
         if (text.Length == 0) return Answer.Other;
         foreach (var (word, answer) in _words)
         {

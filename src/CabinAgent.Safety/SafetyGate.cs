@@ -49,7 +49,7 @@ internal sealed class SafetyGate(GateOptions options, ConfirmationOptions confir
             if (rule.Action != command.Action) continue;
             if (speed.IsFresh && speed.Value <= rule.AboveSpeedKmh) continue;
             var current = parameters[rule.Parameter];
-            double? value = current is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
+            var value = Number(current);
             if (value is null && !rule.ApplyWhenMissing) continue;
             if (value is { } x && x <= rule.Max) continue;
             var why = speed.IsFresh
@@ -82,6 +82,12 @@ internal sealed class SafetyGate(GateOptions options, ConfirmationOptions confir
         }
         return new GateAllow(result, notes);
     }
+
+    /// <summary>A JSON number as a double, whatever CLR type the node holds (int from a tier, double from JSON text).</summary>
+    internal static double? Number(JsonNode? node) =>
+        node is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number
+            ? double.Parse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture)
+            : null;
 
     private string? ConfirmRuleFor(VehicleCommand command, SignalReading speed)
     {
