@@ -32,7 +32,7 @@ public sealed class SafetyLayer : ISafetyLayer
     private sealed record PendingConfirmation(VehicleCommand Command, string UtteranceId, string Lang, DateTimeOffset ExpiresAt);
 
     public SafetyLayer(SafetyOptions options, EmergencyDetector detector, ActionCatalog catalog, IAlertOutbox outbox,
-        TimeProvider clock, SafetyCounters? counters = null, ILogger? log = null)
+        TimeProvider clock, SafetyCounters? counters = null, ILogger? log = null, LatencyBudgets? budgets = null)
     {
         _options = options;
         _detector = detector;
@@ -41,7 +41,8 @@ public sealed class SafetyLayer : ISafetyLayer
         _clock = clock;
         _log = log ?? NullLogger.Instance;
         Counters = counters ?? new SafetyCounters();
-        Budgets = new LatencyBudgets(options, Counters, _log);
+        // Shared with the dispatcher so alert and emergency budget misses land in the same counters.
+        Budgets = budgets ?? new LatencyBudgets(options, Counters, _log);
         _store = new VehicleStateStore(options, Counters);
         _alerts = new AlertEngine(options.Alerts, catalog, _store, Counters, _log);
         _gate = new SafetyGate(options.Gate, options.Confirmation, catalog, _store);
