@@ -63,20 +63,19 @@ internal sealed class AlertEngine
     {
         foreach (var rule in _rules)
         {
-            var eval = rule.Id switch
-            {
-                OverspeedRule => Overspeed(now),
-                FatigueLevelRule => FatigueLevel(now),
-                FatigueTimeRule => FatigueTime(now),
-                SeatbeltRule => Seatbelt(rule, now),
-                _ => Door(rule, now),
-            };
+            // The cheap pass decides; texts and state objects are only built when something changes or fires,
+            // so a telemetry flood allocates next to nothing here.
+            var eval = Run(rule, now, full: false, commit: true);
             var before = rule.Tracker.LastCondition;
-            rule.Detail = eval.Detail;
-            if (eval.Condition == Condition.Unknown && before != Condition.Unknown)
+            if (eval.Condition != before)
             {
-                _counters.Increment($"{CounterNames.RuleStateUnknown}.{rule.Id}");
-                _log.LogInformation("safety rule {Rule} cannot be evaluated: {Detail}", rule.Id, eval.Detail);
+                eval = Run(rule, now, full: true, commit: false);
+                rule.Detail = eval.Detail!;
+                if (eval.Condition == Condition.Unknown)
+                {
+                    _counters.Increment($"{CounterNames.RuleStateUnknown}.{rule.Id}");
+                    _log.LogInformation("safety rule {Rule} cannot be evaluated: {Detail}", rule.Id, eval.Detail);
+                }
             }
             var due = rule.Tracker.Update(eval.Condition, eval.Severity, now, out var suppressed);
             if (suppressed)
@@ -88,6 +87,8 @@ internal sealed class AlertEngine
                 _log.LogInformation("safety rule {Rule} cleared: {Detail}", rule.Id, eval.Detail);
             if (due is null) continue;
 
+            if (eval.Detail is null) eval = Run(rule, now, full: true, commit: false);
+            rule.Detail = eval.Detail!;
             var alert = Build(rule, eval, lang, due.Value, repeat: rule.Tracker.IsActive);
             if (post(alert))
             {
@@ -104,6 +105,11 @@ internal sealed class AlertEngine
         }
     }
 
+    /// <summary>Signals no alert rule reads (fuel, battery, tire pressure, gear): receiving them needs no evaluation.</summary>
+    public static bool Uses(SignalDefinition signal) => signal.Name is TelemetrySignals.SpeedKmh or TelemetrySignals.SpeedLimitKmh
+        or TelemetrySignals.DriverFatigueLevel or TelemetrySignals.DrivingMinutes or TelemetrySignals.SeatBeltDriver
+        or TelemetrySignals.SeatBeltPassenger or TelemetrySignals.DoorOpen;
+
     public DateTimeOffset? NextDue()
     {
         DateTimeOffset? next = null;
@@ -112,88 +118,109 @@ internal sealed class AlertEngine
         return next;
     }
 
-    public IReadOnlyList<RuleStatus> Status() =>
-        _rules.Select(r => new RuleStatus(r.Id, r.Kind, r.Tracker.LastCondition, r.Tracker.IsActive, r.Detail)).ToList();
+    /// <summary>Each rule as of the last evaluation, with its detail recomputed at <paramref name="now"/>.</summary>
+    public IReadOnlyList<RuleStatus> Status(DateTimeOffset now) =>
+        _rules.Select(r => new RuleStatus(r.Id, r.Kind, r.Tracker.LastCondition, r.Tracker.IsActive,
+            Run(r, now, full: true, commit: false).Detail!)).ToList();
 
-    private readonly record struct Eval(Condition Condition, AlertSeverity Severity, string Detail, JsonObject? State,
+    /// <param name="full">Also build the detail text, state and spoken values (only needed when something changes).</param>
+    /// <param name="commit">Update the rule's movement hysteresis (once per evaluation, in the cheap pass).</param>
+    private Eval Run(Rule rule, DateTimeOffset now, bool full, bool commit) => rule.Id switch
+    {
+        OverspeedRule => Overspeed(now, full),
+        FatigueLevelRule => FatigueLevel(now, full),
+        FatigueTimeRule => FatigueTime(now, full),
+        SeatbeltRule => Seatbelt(rule, now, full, commit),
+        _ => Door(rule, now, full, commit),
+    };
+
+    private readonly record struct Eval(Condition Condition, AlertSeverity Severity, string? Detail, JsonObject? State,
         Dictionary<string, string>? Values);
 
-    private static Eval Unknown(string detail) => new(Condition.Unknown, AlertSeverity.Info, detail, null, null);
+    private static Eval Unknown(string? detail) => new(Condition.Unknown, AlertSeverity.Info, detail, null, null);
+
+    private static Eval Brief(Condition condition, AlertSeverity severity) => new(condition, severity, null, null, null);
 
     private static string F(double v) => v.ToString("0.#", CultureInfo.InvariantCulture);
 
-    private Eval Overspeed(DateTimeOffset now)
+    private Eval Overspeed(DateTimeOffset now, bool full)
     {
         var o = _o.Overspeed;
         var speed = _store.Read(TelemetrySignals.SpeedKmh, now);
         var limit = _store.Read(TelemetrySignals.SpeedLimitKmh, now);
-        if (!speed.IsFresh) return Unknown(speed.Describe(now));
-        if (!limit.IsFresh) return Unknown(limit.Describe(now));
+        if (!speed.IsFresh) return Unknown(full ? speed.Describe(now) : null);
+        if (!limit.IsFresh) return Unknown(full ? limit.Describe(now) : null);
         if (limit.Value <= 0) return Unknown("no posted speed limit");
         var over = speed.Value - limit.Value;
-        var state = new JsonObject { [TelemetrySignals.SpeedKmh] = speed.Value, [TelemetrySignals.SpeedLimitKmh] = limit.Value };
-        var detail = $"speed {F(speed.Value)} km/h, limit {F(limit.Value)} km/h, tolerance {F(o.ToleranceKmh)}";
         var condition = over > o.ToleranceKmh ? Condition.Raised
             : over <= o.ToleranceKmh - o.HysteresisKmh ? Condition.Clear : Condition.Band;
         var severity = over >= o.CriticalOverKmh ? AlertSeverity.Critical : AlertSeverity.Warning;
+        if (!full) return Brief(condition, severity);
+        var state = new JsonObject { [TelemetrySignals.SpeedKmh] = speed.Value, [TelemetrySignals.SpeedLimitKmh] = limit.Value };
+        var detail = $"speed {F(speed.Value)} km/h, limit {F(limit.Value)} km/h, tolerance {F(o.ToleranceKmh)}";
         return new Eval(condition, severity, detail, state,
             new() { ["speed"] = F(speed.Value), ["limit"] = F(limit.Value), ["over"] = F(over) });
     }
 
-    private Eval FatigueLevel(DateTimeOffset now)
+    private Eval FatigueLevel(DateTimeOffset now, bool full)
     {
         var o = _o.Fatigue;
         var level = _store.Read(TelemetrySignals.DriverFatigueLevel, now);
-        if (!level.IsFresh) return Unknown(level.Describe(now));
+        if (!level.IsFresh) return Unknown(full ? level.Describe(now) : null);
         var l = (int)level.Value;
         var condition = l >= o.LevelThreshold ? Condition.Raised : l <= o.ClearAtOrBelowLevel ? Condition.Clear : Condition.Band;
         var severity = l >= o.CriticalLevel ? AlertSeverity.Critical : AlertSeverity.Warning;
+        if (!full) return Brief(condition, severity);
         return new Eval(condition, severity, $"driver fatigue level {l} (threshold {o.LevelThreshold})",
             new JsonObject { [TelemetrySignals.DriverFatigueLevel] = l },
             new() { ["level"] = l.ToString(CultureInfo.InvariantCulture) });
     }
 
-    private Eval FatigueTime(DateTimeOffset now)
+    private Eval FatigueTime(DateTimeOffset now, bool full)
     {
         var o = _o.Fatigue;
         var minutes = _store.Read(TelemetrySignals.DrivingMinutes, now);
-        if (!minutes.IsFresh) return Unknown(minutes.Describe(now));
+        if (!minutes.IsFresh) return Unknown(full ? minutes.Describe(now) : null);
         var m = minutes.Value;
         var condition = m >= o.MaxDrivingMinutes ? Condition.Raised
             : m < o.MaxDrivingMinutes - o.DrivingMinutesHysteresis ? Condition.Clear : Condition.Band;
+        if (!full) return Brief(condition, AlertSeverity.Warning);
         return new Eval(condition, AlertSeverity.Warning, $"continuous driving {F(m)} min (limit {F(o.MaxDrivingMinutes)})",
             new JsonObject { [TelemetrySignals.DrivingMinutes] = m },
             new() { ["minutes"] = F(Math.Floor(m)), ["hours"] = F(Math.Floor(m / 60)) });
     }
 
     /// <summary>Moving with hysteresis: starts at ≥ moving speed, ends below stopped speed, else unchanged.</summary>
-    private static bool? Moving(Rule rule, MovingRuleOptions o, SignalReading speed)
+    private static bool? Moving(Rule rule, MovingRuleOptions o, SignalReading speed, bool commit)
     {
         if (!speed.IsFresh) return null;
-        if (speed.Value >= o.MovingSpeedKmh) rule.Moving = true;
-        else if (speed.Value < o.StoppedSpeedKmh) rule.Moving = false;
-        return rule.Moving;
+        var moving = speed.Value >= o.MovingSpeedKmh || (speed.Value >= o.StoppedSpeedKmh && rule.Moving);
+        if (commit) rule.Moving = moving;
+        return moving;
     }
 
-    private Eval Seatbelt(Rule rule, DateTimeOffset now)
+    private Eval Seatbelt(Rule rule, DateTimeOffset now, bool full, bool commit)
     {
         var o = _o.SeatbeltUnfastened;
         var speed = _store.Read(TelemetrySignals.SpeedKmh, now);
-        var moving = Moving(rule, o, speed);
-        if (moving is null) return Unknown(speed.Describe(now));
-        if (moving == false) return new Eval(Condition.Clear, o.Severity, $"not moving (speed {F(speed.Value)} km/h)", null, null);
+        var moving = Moving(rule, o, speed, commit);
+        if (moving is null) return Unknown(full ? speed.Describe(now) : null);
+        if (moving == false) return new Eval(Condition.Clear, o.Severity, full ? $"not moving (speed {F(speed.Value)} km/h)" : null, null, null);
 
         var driver = _store.Read(TelemetrySignals.SeatBeltDriver, now);
         var passenger = _store.Read(TelemetrySignals.SeatBeltPassenger, now);
-        var unfastened = new List<string>(2);
-        if (driver.IsFresh && !driver.AsBool) unfastened.Add("driver");
-        if (passenger.IsFresh && !passenger.AsBool) unfastened.Add("passenger");
-        if (unfastened.Count == 0)
+        var driverOpen = driver.IsFresh && !driver.AsBool;
+        var passengerOpen = passenger.IsFresh && !passenger.AsBool;
+        if (!driverOpen && !passengerOpen)
         {
-            if (!driver.IsFresh) return Unknown(driver.Describe(now));
-            if (!passenger.IsFresh) return Unknown(passenger.Describe(now));
+            if (!driver.IsFresh) return Unknown(full ? driver.Describe(now) : null);
+            if (!passenger.IsFresh) return Unknown(full ? passenger.Describe(now) : null);
             return new Eval(Condition.Clear, o.Severity, "belts fastened", null, null);
         }
+        if (!full) return Brief(Condition.Raised, o.Severity);
+        var unfastened = new List<string>(2);
+        if (driverOpen) unfastened.Add("driver");
+        if (passengerOpen) unfastened.Add("passenger");
         var state = new JsonObject { [TelemetrySignals.SpeedKmh] = speed.Value };
         if (driver.IsFresh) state[TelemetrySignals.SeatBeltDriver] = driver.AsBool;
         if (passenger.IsFresh) state[TelemetrySignals.SeatBeltPassenger] = passenger.AsBool;
@@ -204,16 +231,17 @@ internal sealed class AlertEngine
             new() { ["speed"] = F(speed.Value), ["seat_zh"] = zh, ["seat_en"] = en });
     }
 
-    private Eval Door(Rule rule, DateTimeOffset now)
+    private Eval Door(Rule rule, DateTimeOffset now, bool full, bool commit)
     {
         var o = _o.DoorOpenMoving;
         var speed = _store.Read(TelemetrySignals.SpeedKmh, now);
-        var moving = Moving(rule, o, speed);
-        if (moving is null) return Unknown(speed.Describe(now));
-        if (moving == false) return new Eval(Condition.Clear, o.Severity, $"not moving (speed {F(speed.Value)} km/h)", null, null);
+        var moving = Moving(rule, o, speed, commit);
+        if (moving is null) return Unknown(full ? speed.Describe(now) : null);
+        if (moving == false) return new Eval(Condition.Clear, o.Severity, full ? $"not moving (speed {F(speed.Value)} km/h)" : null, null, null);
         var door = _store.Read(TelemetrySignals.DoorOpen, now);
-        if (!door.IsFresh) return Unknown(door.Describe(now));
+        if (!door.IsFresh) return Unknown(full ? door.Describe(now) : null);
         if (!door.AsBool) return new Eval(Condition.Clear, o.Severity, "doors closed", null, null);
+        if (!full) return Brief(Condition.Raised, o.Severity);
         return new Eval(Condition.Raised, o.Severity, $"door open at {F(speed.Value)} km/h",
             new JsonObject { [TelemetrySignals.SpeedKmh] = speed.Value, [TelemetrySignals.DoorOpen] = true },
             new() { ["speed"] = F(speed.Value) });
@@ -232,7 +260,7 @@ internal sealed class AlertEngine
         VehicleCommand? suggested = null;
         if (rule.Kind == AlertKinds.Fatigue)
             suggested = SuggestRestArea(lang);
-        return new SafetyAlert(rule.Kind, rule.Id, eval.Severity, eval.Detail, eval.State ?? new JsonObject(),
+        return new SafetyAlert(rule.Kind, rule.Id, eval.Severity, eval.Detail ?? "", eval.State ?? new JsonObject(),
             Fill(spoken.Zh, eval.Values, "zh"), Fill(spoken.En, eval.Values, "en"), lang, due, suggested, repeat);
     }
 

@@ -26,6 +26,7 @@ public sealed class SafetyLayer : ISafetyLayer
     private readonly Lock _sync = new();
     private readonly Dictionary<TelemetryRejection, DateTimeOffset> _lastRejectionLog = new();
 
+    private readonly Func<SafetyAlert, bool> _post;
     private PendingConfirmation? _pending;
     private string _driverLang;
 
@@ -48,6 +49,7 @@ public sealed class SafetyLayer : ISafetyLayer
         _gate = new SafetyGate(options.Gate, options.Confirmation, catalog, _store);
         _answers = new ConfirmationAnswers(options.Confirmation.Yes, options.Confirmation.No, detector.Normalizer);
         _driverLang = options.DefaultLang;
+        _post = alert => _outbox.TryPost(alert); // one delegate for the life of the layer, not one per message
         if (!catalog.TryGet(EmergencyDetector.EmergencyAction, out _) || !catalog.TryGet("NAV_FIND_NEARBY", out _))
             throw new SafetyConfigException("the action catalog must define EMERGENCY_CALL and NAV_FIND_NEARBY");
     }
@@ -74,7 +76,7 @@ public sealed class SafetyLayer : ISafetyLayer
         {
             var result = _store.Ingest(topicSuffix, payload, receivedAt);
             if (!result.Accepted) LogRejection(result, receivedAt);
-            else _alerts.Evaluate(receivedAt, _driverLang, Post);
+            else if (AlertEngine.Uses(result.Signal!)) _alerts.Evaluate(receivedAt, _driverLang, _post);
             return result;
         }
     }
@@ -87,7 +89,7 @@ public sealed class SafetyLayer : ISafetyLayer
             var results = _store.ApplySnapshot(state, at);
             foreach (var r in results)
                 if (!r.Accepted) LogRejection(r, at);
-            _alerts.Evaluate(at, _driverLang, Post);
+            _alerts.Evaluate(at, _driverLang, _post);
             return results;
         }
     }
@@ -98,7 +100,7 @@ public sealed class SafetyLayer : ISafetyLayer
         lock (_sync)
         {
             ExpireConfirmation(now);
-            _alerts.Evaluate(now, _driverLang, Post);
+            _alerts.Evaluate(now, _driverLang, _post);
         }
     }
 
@@ -139,9 +141,10 @@ public sealed class SafetyLayer : ISafetyLayer
         lock (_sync) return _store.Snapshot(now);
     }
 
-    public IReadOnlyList<RuleStatus> RuleStatuses()
+    /// <summary>Every alert rule's condition, whether it is active, and why, as of <paramref name="now"/>.</summary>
+    public IReadOnlyList<RuleStatus> RuleStatuses(DateTimeOffset now)
     {
-        lock (_sync) return _alerts.Status();
+        lock (_sync) return _alerts.Status(now);
     }
 
     /// <summary>
@@ -286,8 +289,6 @@ public sealed class SafetyLayer : ISafetyLayer
     }
 
     // ---- internals ----------------------------------------------------------------------------------------------
-
-    private bool Post(SafetyAlert alert) => _outbox.TryPost(alert);
 
     private void ExpireConfirmation(DateTimeOffset now)
     {

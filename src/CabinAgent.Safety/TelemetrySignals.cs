@@ -57,7 +57,13 @@ public static class TelemetrySignals
     private static readonly Dictionary<string, SignalDefinition> ByName =
         All.ToDictionary(s => s.Name, StringComparer.Ordinal);
 
+    private static readonly Dictionary<string, SignalDefinition>.AlternateLookup<ReadOnlySpan<char>> BySpan =
+        ByName.GetAlternateLookup<ReadOnlySpan<char>>();
+
     public static bool TryGet(string name, out SignalDefinition signal) => ByName.TryGetValue(name, out signal!);
+
+    /// <summary>Lookup without allocating a substring (the MQTT path passes a slice of the topic).</summary>
+    public static bool TryGet(ReadOnlySpan<char> name, out SignalDefinition signal) => BySpan.TryGetValue(name, out signal!);
 
     public static SignalDefinition Get(string name) =>
         ByName.TryGetValue(name, out var s) ? s : throw new ArgumentException($"unknown telemetry signal '{name}'", nameof(name));

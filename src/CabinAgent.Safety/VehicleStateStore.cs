@@ -69,6 +69,9 @@ public sealed class VehicleStateStore
     private readonly TimeSpan[] _maxAge;
     private readonly SafetyCounters _counters;
 
+    private static readonly string[] AcceptedCounter =
+        TelemetrySignals.All.Select(s => $"{CounterNames.TelemetryAccepted}.{s.Name}").ToArray();
+
     public VehicleStateStore(SafetyOptions options, SafetyCounters counters)
     {
         _maxAge = TelemetrySignals.All.Select(options.MaxAge).ToArray();
@@ -83,10 +86,10 @@ public sealed class VehicleStateStore
     public IngestResult Ingest(string topicSuffix, ReadOnlySpan<byte> payload, DateTimeOffset receivedAt)
     {
         var name = topicSuffix.StartsWith(TelemetrySignals.TopicPrefix, StringComparison.Ordinal)
-            ? topicSuffix[TelemetrySignals.TopicPrefix.Length..]
-            : topicSuffix;
+            ? topicSuffix.AsSpan(TelemetrySignals.TopicPrefix.Length)
+            : topicSuffix.AsSpan();
         if (!TelemetrySignals.TryGet(name, out var signal))
-            return Reject(TelemetryRejection.UnknownSignal, $"unknown telemetry signal '{Truncate(name)}'", null);
+            return Reject(TelemetryRejection.UnknownSignal, $"unknown telemetry signal '{Truncate(name.ToString())}'", null);
 
         var parsed = Parse(signal, payload);
         if (parsed.Rejection != TelemetryRejection.None)
@@ -101,7 +104,7 @@ public sealed class VehicleStateStore
         if (parsed.TsMs is { } t) _sourceTsMs[i] = t;
         _receivedAt[i] = receivedAt;
         _present[i] = true;
-        _counters.Increment($"{CounterNames.TelemetryAccepted}.{signal.Name}");
+        _counters.Increment(AcceptedCounter[i]);
         return new IngestResult(TelemetryRejection.None, null, signal);
     }
 

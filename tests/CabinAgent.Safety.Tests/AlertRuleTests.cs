@@ -111,7 +111,7 @@ public class AlertRuleTests
         var h = Driving(120, 100);
         h.Advance(10_000); // speed stale after 2 s
         Assert.Empty(h.Alerts(AlertKinds.Overspeed));
-        var status = h.Layer.RuleStatuses().Single(s => s.Rule == "overspeed");
+        var status = h.Layer.RuleStatuses(Harness.At(10000)).Single(s => s.Rule == "overspeed");
         Assert.Equal(Condition.Unknown, status.Condition);
         Assert.StartsWith("speed_kmh is stale", status.Detail);
         Assert.Equal(1, h.Layer.Counters.Get("rule_state_unknown.overspeed"));
@@ -119,7 +119,7 @@ public class AlertRuleTests
         var n = Driving(150, 0);
         Hold(n, 150, 1000, 5000);
         Assert.Empty(n.Alerts(AlertKinds.Overspeed));
-        Assert.Equal("no posted speed limit", n.Layer.RuleStatuses().Single(s => s.Rule == "overspeed").Detail);
+        Assert.Equal("no posted speed limit", n.Layer.RuleStatuses(Harness.At(5000)).Single(s => s.Rule == "overspeed").Detail);
     }
 
     [Theory]
@@ -150,9 +150,9 @@ public class AlertRuleTests
         h.Set("driver_fatigue_level", 1, 1000); // band: stays active
         h.Set("driver_fatigue_level", 2, 2000);
         Assert.Single(h.Alerts(AlertKinds.Fatigue));
-        Assert.True(h.Layer.RuleStatuses().Single(s => s.Rule == "fatigue_level").Active);
+        Assert.True(h.Layer.RuleStatuses(Harness.At(2000)).Single(s => s.Rule == "fatigue_level").Active);
         h.Set("driver_fatigue_level", 0, 3000);
-        Assert.False(h.Layer.RuleStatuses().Single(s => s.Rule == "fatigue_level").Active);
+        Assert.False(h.Layer.RuleStatuses(Harness.At(3000)).Single(s => s.Rule == "fatigue_level").Active);
     }
 
     [Fact]
@@ -224,8 +224,8 @@ public class AlertRuleTests
         At(3000, 7, false);
         Assert.Single(h.Alerts(AlertKinds.SeatbeltUnfastened));
         At(4000, 7, true);
-        Assert.False(h.Layer.RuleStatuses().Single(s => s.Rule == "seatbelt_unfastened").Active);
-        Assert.Equal("belts fastened", h.Layer.RuleStatuses().Single(s => s.Rule == "seatbelt_unfastened").Detail);
+        Assert.False(h.Layer.RuleStatuses(Harness.At(4000)).Single(s => s.Rule == "seatbelt_unfastened").Active);
+        Assert.Equal("belts fastened", h.Layer.RuleStatuses(Harness.At(4000)).Single(s => s.Rule == "seatbelt_unfastened").Detail);
     }
 
     [Fact]
@@ -244,7 +244,7 @@ public class AlertRuleTests
         var s = new Harness();
         s.Set("seat_belt_driver", true, 0);
         for (long t = 0; t <= 10_000; t += 1000) s.Set("speed_kmh", 50, t);
-        var status = s.Layer.RuleStatuses().Single(r => r.Rule == "seatbelt_unfastened");
+        var status = s.Layer.RuleStatuses(Harness.At(10000)).Single(r => r.Rule == "seatbelt_unfastened");
         Assert.Equal(Condition.Unknown, status.Condition);
         Assert.Contains("seat_belt_driver is stale", status.Detail);
     }
