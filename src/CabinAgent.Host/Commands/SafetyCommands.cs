@@ -237,9 +237,16 @@ internal static class SafetyCommands
                 var start = Stopwatch.GetTimestamp();
                 if (layer.PreCheck(id, text, null, DateTimeOffset.UtcNow) is not EmergencyDetected emergency)
                     throw new InvalidOperationException($"bench phrase not detected as an emergency: {text}");
-                var outgoing = new OutgoingCommand(id, id, "safety", layer.DriverLang, action, emergency.Command);
-                await connection.PublishAsync(
-                    MqttAgentOutput.BuildCommandMessage(topics.ForAction(action.Name), outgoing, 30, topics.Ack), ct);
+                // The same message shape as a command from the pipeline: JSON payload, QoS 1, ids as user properties.
+                var message = new MqttApplicationMessageBuilder()
+                    .WithTopic(topics.ForAction(action.Name))
+                    .WithPayload(Encoding.UTF8.GetBytes(emergency.Command.ToJson()))
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                    .WithContentType("application/json")
+                    .WithUserProperty("utterance_id", Encoding.UTF8.GetBytes(id))
+                    .WithUserProperty("tier", "safety"u8.ToArray())
+                    .Build();
+                await connection.PublishAsync(message, ct);
                 var elapsed = Stopwatch.GetElapsedTime(start);
                 layer.RecordEmergencyLatency(id, elapsed);
                 if (i >= warmup) samples.Add(elapsed.TotalMilliseconds);
