@@ -23,12 +23,15 @@ public sealed class SafetyLayer : ISafetyLayer
     private readonly AlertEngine _alerts;
     private readonly SafetyGate _gate;
     private readonly ConfirmationAnswers _answers;
-    private readonly Lock _sync = new();
+    // Two locks so that a telemetry flood (state) can never hold up an emergency (dialogue).
+    // Order: _dialog before _state, never the other way round.
+    private readonly Lock _state = new();   // store, alert rules
+    private readonly Lock _dialog = new();  // pending confirmation
     private readonly Dictionary<TelemetryRejection, DateTimeOffset> _lastRejectionLog = new();
 
     private readonly Func<SafetyAlert, bool> _post;
     private PendingConfirmation? _pending;
-    private string _driverLang;
+    private volatile string _driverLang;
 
     private sealed record PendingConfirmation(VehicleCommand Command, string UtteranceId, string Lang, DateTimeOffset ExpiresAt);
 
@@ -59,10 +62,10 @@ public sealed class SafetyLayer : ISafetyLayer
     public LatencyBudgets Budgets { get; }
 
     /// <summary>Language used for alerts: the last one the driver spoke.</summary>
-    public string DriverLang { get { lock (_sync) return _driverLang; } }
+    public string DriverLang => _driverLang;
 
     /// <summary>True while a confirmation question waits for an answer.</summary>
-    public bool AwaitingConfirmation { get { lock (_sync) return _pending is not null; } }
+    public bool AwaitingConfirmation { get { lock (_dialog) return _pending is not null; } }
 
     // ---- telemetry ----------------------------------------------------------------------------------------------
 
@@ -72,7 +75,7 @@ public sealed class SafetyLayer : ISafetyLayer
     /// </summary>
     public IngestResult IngestTelemetry(string topicSuffix, ReadOnlySpan<byte> payload, DateTimeOffset receivedAt)
     {
-        lock (_sync)
+        lock (_state)
         {
             var result = _store.Ingest(topicSuffix, payload, receivedAt);
             if (!result.Accepted) LogRejection(result, receivedAt);
@@ -84,7 +87,7 @@ public sealed class SafetyLayer : ISafetyLayer
     /// <summary>Applies a <c>vehicle_state</c> snapshot as received at <paramref name="at"/>, then evaluates.</summary>
     public IReadOnlyList<IngestResult> ApplySnapshot(JsonObject state, DateTimeOffset at)
     {
-        lock (_sync)
+        lock (_state)
         {
             var results = _store.ApplySnapshot(state, at);
             foreach (var r in results)
@@ -97,22 +100,18 @@ public sealed class SafetyLayer : ISafetyLayer
     /// <summary>Evaluates the time-based parts (hold times, re-alerts, confirmation timeout) at <paramref name="now"/>.</summary>
     public void Tick(DateTimeOffset now)
     {
-        lock (_sync)
-        {
-            ExpireConfirmation(now);
-            _alerts.Evaluate(now, _driverLang, _post);
-        }
+        lock (_dialog) ExpireConfirmation(now);
+        lock (_state) _alerts.Evaluate(now, _driverLang, _post);
     }
 
     /// <summary>The next time something may happen without new input (null: nothing is waiting).</summary>
     public DateTimeOffset? NextDue()
     {
-        lock (_sync)
-        {
-            var next = _alerts.NextDue();
+        DateTimeOffset? next;
+        lock (_state) next = _alerts.NextDue();
+        lock (_dialog)
             if (_pending is { } p && (next is null || p.ExpiresAt < next)) next = p.ExpiresAt;
-            return next;
-        }
+        return next;
     }
 
     /// <summary>
@@ -133,18 +132,18 @@ public sealed class SafetyLayer : ISafetyLayer
 
     public SignalReading Read(string signal, DateTimeOffset now)
     {
-        lock (_sync) return _store.Read(signal, now);
+        lock (_state) return _store.Read(signal, now);
     }
 
     public JsonObject StateSnapshot(DateTimeOffset now)
     {
-        lock (_sync) return _store.Snapshot(now);
+        lock (_state) return _store.Snapshot(now);
     }
 
     /// <summary>Every alert rule's condition, whether it is active, and why, as of <paramref name="now"/>.</summary>
     public IReadOnlyList<RuleStatus> RuleStatuses(DateTimeOffset now)
     {
-        lock (_sync) return _alerts.Status(now);
+        lock (_state) return _alerts.Status(now);
     }
 
     /// <summary>
@@ -184,12 +183,13 @@ public sealed class SafetyLayer : ISafetyLayer
 
     public PreCheckResult PreCheck(string utteranceId, string text, string? lang, DateTimeOffset now)
     {
-        // The scan is pure and the slowest part: keep it outside the lock so telemetry is never held up by it.
+        // The scan is pure and the slowest part: it runs outside any lock. An emergency then needs only the dialogue
+        // lock, which telemetry never takes.
         var scan = _detector.Scan(text ?? "");
         var spokenLang = lang is "zh" or "en" ? lang : GuessLang(text ?? "");
-        lock (_sync)
+        _driverLang = spokenLang;
+        lock (_dialog)
         {
-            _driverLang = spokenLang;
             ExpireConfirmation(now);
 
             if (scan.Match is { } match)
@@ -216,7 +216,8 @@ public sealed class SafetyLayer : ISafetyLayer
             {
                 case Answer.Yes:
                     _pending = null;
-                    var decision = _gate.Evaluate(pending.Command, spokenLang, now, confirmed: true);
+                    GateDecision decision;
+                    lock (_state) decision = _gate.Evaluate(pending.Command, spokenLang, now, confirmed: true);
                     if (decision is GateAllow allow)
                     {
                         Counters.Increment(CounterNames.ConfirmationAccepted);
@@ -248,10 +249,11 @@ public sealed class SafetyLayer : ISafetyLayer
     public GateDecision Gate(VehicleCommand command, string utteranceId, string lang, DateTimeOffset now)
     {
         var spokenLang = lang is "zh" or "en" ? lang : _options.DefaultLang;
-        lock (_sync)
+        lock (_dialog)
         {
             ExpireConfirmation(now);
-            var decision = _gate.Evaluate(command, spokenLang, now, confirmed: false);
+            GateDecision decision;
+            lock (_state) decision = _gate.Evaluate(command, spokenLang, now, confirmed: false);
             switch (decision)
             {
                 case GateRefuse refuse:

@@ -99,3 +99,41 @@ public class DispatchTests
         Assert.Equal(1, h.Layer.Counters.Get("latency_budget_miss.emergency"));
     }
 }
+
+public class IndependenceTests
+{
+    /// <summary>An outbox whose TryPost blocks: the thread evaluating telemetry stays inside the state lock.</summary>
+    private sealed class BlockingOutbox : IAlertOutbox
+    {
+        public readonly ManualResetEventSlim Entered = new();
+        public readonly ManualResetEventSlim Release = new();
+
+        public bool TryPost(SafetyAlert alert)
+        {
+            Entered.Set();
+            Release.Wait();
+            return true;
+        }
+
+        public bool TryPost(SpokenNotice notice) => true;
+    }
+
+    [Fact]
+    public async Task An_emergency_does_not_wait_for_telemetry_evaluation()
+    {
+        var outbox = new BlockingOutbox();
+        var layer = new SafetyLayer(Harness.LoadOptions(), Harness.Detector, Harness.Catalog, outbox, new SafetyReplayClock(Harness.StartMs));
+        layer.IngestTelemetry("telemetry/speed_kmh", """{"value": 50}"""u8, Harness.At(0));
+        var telemetry = Task.Run(() => layer.IngestTelemetry("telemetry/door_open", """{"value": true}"""u8, Harness.At(0)));
+        Assert.True(outbox.Entered.Wait(TimeSpan.FromSeconds(30)), "the door alert never reached the outbox");
+
+        // The telemetry thread is now stuck inside the evaluation; the emergency path must still answer.
+        var emergency = Task.Run(() => layer.PreCheck("u1", "救命", "zh", Harness.At(1)));
+        var first = await Task.WhenAny(emergency, Task.Delay(TimeSpan.FromSeconds(30)));
+        outbox.Release.Set();
+        await telemetry.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(first == emergency, "PreCheck waited for the telemetry evaluation");
+        Assert.IsType<EmergencyDetected>(await emergency);
+    }
+}
