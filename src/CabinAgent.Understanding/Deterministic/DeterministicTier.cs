@@ -96,6 +96,8 @@ public sealed class DeterministicTier : IUnderstandingTier
             };
         }
 
+        // Explanations are built for the winner only.
+        best = best.Template.Extract(best.Match, normalized, explain: true, out _)!;
         var template = best.Template;
         return new Understood(template.Action.Name, best.Parameters, best.Confidence, template.Language)
         {
@@ -124,7 +126,7 @@ public sealed class DeterministicTier : IUnderstandingTier
             if (!template.MayMatch(s)) continue;
             var match = template.Regex.Match(s);
             if (!match.Success) continue;
-            var candidate = template.Extract(match, text, out var reason);
+            var candidate = template.Extract(match, text, explain: false, out var reason);
             if (candidate is null)
             {
                 rejection ??= reason;
