@@ -50,8 +50,18 @@ public sealed class DeterministicTier : IUnderstandingTier
     public static DeterministicTier Load(string intentsDirectory, ActionCatalog catalog) =>
         new(IntentLoader.Load(intentsDirectory, catalog));
 
-    public ValueTask<TierResult> UnderstandAsync(Utterance utterance, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(Understand(utterance));
+    public ValueTask<TierResult> UnderstandAsync(Utterance utterance, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ValueTask.FromResult(Understand(utterance));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A bug here must cost one utterance, not the agent: the pipeline records a failed outcome.
+            return ValueTask.FromResult<TierResult>(new TierFailed($"deterministic tier error: {ex.GetType().Name}: {ex.Message}"));
+        }
+    }
 
     public TierResult Understand(Utterance utterance)
     {
@@ -66,7 +76,9 @@ public sealed class DeterministicTier : IUnderstandingTier
             return new NotUnderstood("no words left after removing punctuation and fillers");
 
         var first = utterance.Lang ?? LanguageDetector.Detect(normalized.Text) ?? LanguageDetector.Chinese;
-        var (primary, secondary) = first == LanguageDetector.English ? (_en, _zh) : (_zh, _en);
+        var (primary, secondary) = string.Equals(first, LanguageDetector.English, StringComparison.OrdinalIgnoreCase)
+            ? (_en, _zh)
+            : (_zh, _en);
 
         Candidate? best = null;
         Candidate? rival = null;
