@@ -3,6 +3,7 @@ using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;
 using CabinAgent.Understanding;
+using CabinAgent.Understanding.Deterministic;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -100,7 +101,9 @@ public static class AgentComposition
 
     private static void AddUnderstandingTiers(IServiceCollection services)
     {
-        // The deterministic tier and the LLM tier are registered here as they land.
+        // Tried in registration order: the deterministic fast path first.
+        services.AddSingleton<IUnderstandingTier>(sp => DeterministicTier.Load(
+            Options<AgentOptions>(sp).ResolveConfigPath("intents"), sp.GetRequiredService<ActionCatalog>()));
     }
 
     private static ISafetyLayer CreateSafetyLayer(IServiceProvider sp) => new UngatedSafetyLayer();
