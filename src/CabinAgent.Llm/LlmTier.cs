@@ -266,29 +266,47 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
 
     private static bool ContainsCjk(string text) => text.Any(c => c is >= '\u4e00' and <= '\u9fff' or >= '\u3400' and <= '\u4dbf');
 
-    /// <summary>
-    /// Test hook: the logits after the prompt for <paramref name="utterance"/>, either reusing the
-    /// cached system prompt or evaluating everything from an empty KV cache (which then re-caches the prefix).
-    /// </summary>
-    internal float[] PromptLogits(string utterance, bool useCachedPrefix)
+    /// <summary>How <see cref="PromptLogits"/> evaluates the prompt (test hook).</summary>
+    internal enum PromptEvaluation
+    {
+        /// <summary>As in production: the cached system prompt, then the utterance.</summary>
+        CachedPrefix,
+        /// <summary>From an empty KV cache: system prompt, then the utterance (same batches, nothing reused).</summary>
+        EmptyCache,
+        /// <summary>From an empty KV cache, system prompt and utterance in one sequence of batches.</summary>
+        OneSequence,
+    }
+
+    /// <summary>Test hook: the logits after the prompt for <paramref name="utterance"/>; leaves the system prompt cached.</summary>
+    internal float[] PromptLogits(string utterance, PromptEvaluation mode)
     {
         _gate.Wait();
         try
         {
             var tokens = PromptLayout.UtteranceTokens(_model, utterance).Concat(_prompt.SuffixTokens).ToArray();
-            var prefix = _prompt.PrefixTokens.Length;
-            if (useCachedPrefix)
+            var prefix = _prompt.PrefixTokens;
+            float[] logits;
+            switch (mode)
             {
-                _context.TruncateSequence(prefix);
-                _context.Decode(tokens, prefix);
-                return _context.LastLogits.ToArray();
+                case PromptEvaluation.CachedPrefix:
+                    _context.TruncateSequence(prefix.Length);
+                    _context.Decode(tokens, prefix.Length);
+                    return _context.LastLogits.ToArray();
+                case PromptEvaluation.EmptyCache:
+                    _context.ClearMemory();
+                    _context.Decode(prefix, 0);
+                    _context.Decode(tokens, prefix.Length);
+                    logits = _context.LastLogits.ToArray();
+                    break;
+                default:
+                    _context.ClearMemory();
+                    _context.Decode(prefix.Concat(tokens).ToArray(), 0);
+                    logits = _context.LastLogits.ToArray();
+                    break;
             }
+            // Restore the invariant: the KV cache holds exactly the system prompt.
             _context.ClearMemory();
-            _context.Decode(_prompt.PrefixTokens.Concat(tokens).ToArray(), 0);
-            var logits = _context.LastLogits.ToArray();
-            // Restore the invariant: the KV cache holds the system prompt.
-            _context.ClearMemory();
-            _context.Decode(_prompt.PrefixTokens, 0);
+            _context.Decode(prefix, 0);
             return logits;
         }
         finally
