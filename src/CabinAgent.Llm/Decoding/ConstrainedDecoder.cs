@@ -39,7 +39,8 @@ public sealed record GenerationResult(
     double ParameterLogProbabilitySum,
     int ParameterTokens,
     int GreedyAccepted,
-    int VocabularyWalks)
+    int VocabularyWalks,
+    double ElapsedMs)
 {
     public int GeneratedTokens => SampledTokens + ForcedTokens;
 }
@@ -81,9 +82,11 @@ public sealed class ConstrainedDecoder : IDisposable
         int sampled = 0, forced = 0, greedyAccepted = 0, walks = 0, paramTokens = 0;
         double actionLogP = 0, paramLogP = 0;
         var forcedBytes = new List<byte>(64);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
 
         GenerationResult Result(GenerationStop stop) => new(stop, Encoding.UTF8.GetString(raw.ToArray()), sampled, forced,
-            position, actionLogP, paramLogP, paramTokens, greedyAccepted, walks);
+            position, actionLogP, paramLogP, paramTokens, greedyAccepted, walks,
+            System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
 
         while (!state.IsComplete)
         {
@@ -160,6 +163,20 @@ public sealed class ConstrainedDecoder : IDisposable
             position++;
         }
         return Result(GenerationStop.Complete);
+    }
+
+    /// <summary>
+    /// Plain greedy decoding without any grammar (the bench's baseline): <paramref name="count"/>
+    /// tokens, one decode call each. Returns the tokens decoded (fewer if aborted).
+    /// </summary>
+    public int GenerateUnconstrained(int position, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var token = ArgMax(_context.LastLogits);
+            if (_context.Decode([token], position++) == DecodeStatus.Aborted) return i;
+        }
+        return count;
     }
 
     private int BestAllowed(GrammarState state, ReadOnlySpan<float> logits)

@@ -64,6 +64,9 @@ public sealed unsafe class LlamaContext : IDisposable
     public int VocabSize { get; }
     public LlamaModel Model => _model;
 
+    /// <summary>The raw context pointer, for the bench's direct C-API loop only (same assembly).</summary>
+    internal IntPtr DangerousPointer => Ptr;
+
     private IntPtr Ptr
     {
         get

@@ -255,6 +255,7 @@ internal static unsafe class NativeApi
     [DllImport(LlamaLib)] internal static extern void llama_memory_clear(IntPtr mem, bool data);
     [DllImport(LlamaLib)] internal static extern int llama_memory_seq_pos_max(IntPtr mem, int seqId);
     [DllImport(LlamaLib)] internal static extern void llama_set_n_threads(IntPtr ctx, int nThreads, int nThreadsBatch);
+    [DllImport(LlamaLib)] internal static extern llama_batch llama_batch_get_one(int* tokens, int nTokens);
     [DllImport(LlamaLib)] internal static extern llama_batch llama_batch_init(int nTokens, int embd, int nSeqMax);
     [DllImport(LlamaLib)] internal static extern void llama_batch_free(llama_batch batch);
 
