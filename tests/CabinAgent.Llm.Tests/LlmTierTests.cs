@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using CabinAgent.Actions;
+using CabinAgent.Llm.Models;
 using CabinAgent.Llm.Native;
 using CabinAgent.Understanding;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -26,6 +27,17 @@ public sealed class LlmTierTests(TestModelFixture fixture)
         // The real Qwen2 BPE: Chinese words are whole tokens, and the chat markers are single control tokens.
         Assert.Equal([151644], model.Vocab.Tokenize("<|im_start|>", addSpecial: false, parseSpecial: true));
         Assert.Equal("播放周杰伦的夜曲", model.Vocab.Detokenize(model.Vocab.Tokenize("播放周杰伦的夜曲", false, false)));
+    }
+
+    /// <summary>The generator is deterministic (seeded weights, reference quantisation): the file matches the manifest's pin.</summary>
+    [Fact]
+    public void The_generated_test_model_matches_its_pinned_hash()
+    {
+        var manifest = ModelManifest.Load(Path.Combine(AppContext.BaseDirectory, "config", "models.json"));
+        var entry = manifest.FindByFile(fixture.ModelPath);
+        Assert.NotNull(entry);
+        var check = ModelManifest.Verify(fixture.ModelPath, entry);
+        Assert.True(check.Ok, check.Message);
     }
 
     [Fact]
