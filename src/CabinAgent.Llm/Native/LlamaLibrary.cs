@@ -72,19 +72,26 @@ public static unsafe class LlamaLibrary
         var asmDir = Path.GetDirectoryName(typeof(LlamaLibrary).Assembly.Location);
         if (!string.IsNullOrEmpty(asmDir)) candidates.Add(Path.Combine(asmDir, "llama"));
         candidates.Add(Path.Combine(CabinCache.Root, "llama", PackageVersion, "lib"));
-        return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "libllama.v0.5.0.so")));
+        return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "libllama.v0.5.0.so")) || File.Exists(Path.Combine(d, "libllama.so")));
     }
 
+    // node-llama-cpp's prebuilt names carry the release (libllama.v0.5.0.so); a plain CMake build of
+    // the same source (the Jetson CUDA build, see docs/llm.md) produces libllama.so. Either is accepted.
     private static IntPtr Resolve(string dir, string name)
     {
-        var file = name switch
+        string[] files = name switch
         {
-            NativeApi.LlamaLib => "libllama.v0.5.0.so",
-            NativeApi.GgmlLib => "libggml.v0.5.0.so",
-            NativeApi.GgmlBaseLib => "libggml-base.so",
-            _ => null,
+            NativeApi.LlamaLib => ["libllama.v0.5.0.so", "libllama.so"],
+            NativeApi.GgmlLib => ["libggml.v0.5.0.so", "libggml.so"],
+            NativeApi.GgmlBaseLib => ["libggml-base.so"],
+            _ => [],
         };
-        return file is null ? IntPtr.Zero : NativeLibrary.Load(Path.Combine(dir, file));
+        foreach (var file in files)
+        {
+            var path = Path.Combine(dir, file);
+            if (File.Exists(path)) return NativeLibrary.Load(path);
+        }
+        return IntPtr.Zero;
     }
 
     // llama.cpp emits lines in pieces (CONT continues the previous level); info/debug are dropped.
