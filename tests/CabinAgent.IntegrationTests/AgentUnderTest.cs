@@ -17,18 +17,30 @@ public sealed class AgentUnderTest : IAsyncDisposable
     public MqttConnection Connection => _services.GetRequiredService<MqttConnection>();
     public TopicMap Topics => _services.GetRequiredService<TopicMap>();
 
-    public static async Task<AgentUnderTest> StartAsync(string brokerUrl, string tiers = "deterministic", bool connect = true)
+    public MqttAgentOutput Output => _services.GetRequiredService<MqttAgentOutput>();
+
+    /// <summary>Each agent gets its own outbox file unless a test shares one on purpose (a restart).</summary>
+    public static string NewOutboxPath() => Path.Combine(Path.GetTempPath(), $"cabin-test-outbox-{Guid.NewGuid():N}.jsonl");
+
+    public static async Task<AgentUnderTest> StartAsync(string brokerUrl, string tiers = "deterministic", bool connect = true,
+        string? outboxPath = null, int ackTimeoutMs = 0, int outboxTtlSeconds = 60)
     {
         var configuration = AgentComposition.BuildConfiguration(null, new Dictionary<string, string?>
         {
             ["Mqtt:Broker"] = brokerUrl,
             ["Mqtt:VehicleId"] = "demo",
             ["Mqtt:ReconnectDelayMs"] = "100",
+            ["Mqtt:MaxReconnectDelayMs"] = "200",
+            ["Mqtt:OutboxPath"] = outboxPath ?? NewOutboxPath(),
+            ["Mqtt:OutboxTtlSeconds"] = outboxTtlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Mqtt:AckTimeoutMs"] = ackTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Agent:Tiers"] = tiers,
         });
         var services = CliSupport.BuildAgent(configuration, verbose: false);
         var agent = new AgentUnderTest(services);
+        await agent.Output.StartAsync(CancellationToken.None);
         if (connect) await agent.Connection.ConnectAsync(CancellationToken.None);
+        else agent.Connection.StartInBackground();
         return agent;
     }
 

@@ -45,20 +45,58 @@ public sealed class EcuSimulator : IAsyncDisposable
 
     public IReadOnlyList<ReceivedMessage> On(string topic) => _received.Where(m => m.Topic == topic).ToList();
 
-    public static async Task<EcuSimulator> ConnectAsync(string brokerUrl, string filter = "vehicle/#")
+    private MqttClientOptions? _options;
+    private string _filter = "";
+    private CancellationTokenSource? _reconnect;
+
+    /// <param name="persistentSession">
+    /// Keep the session on the broker (clean start off, one-hour expiry) and reconnect by itself, like an ECU
+    /// that must not miss a command while the broker restarts.
+    /// </param>
+    public static async Task<EcuSimulator> ConnectAsync(string brokerUrl, string filter = "vehicle/#", bool persistentSession = false)
     {
         var uri = new Uri(brokerUrl);
         var client = new MqttClientFactory().CreateMqttClient();
-        var simulator = new EcuSimulator(client);
-        await client.ConnectAsync(new MqttClientOptionsBuilder()
+        var simulator = new EcuSimulator(client) { _filter = filter };
+        var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(uri.Host, uri.Port)
             .WithClientId("ecu-sim-" + Guid.NewGuid().ToString("N")[..8])
-            .WithProtocolVersion(MqttProtocolVersion.V500)
-            .Build());
-        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
-            .WithTopicFilter(f => f.WithTopic(filter).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
-            .Build());
+            .WithProtocolVersion(MqttProtocolVersion.V500);
+        if (persistentSession)
+            builder = builder.WithCleanStart(false).WithSessionExpiryInterval(3600);
+        simulator._options = builder.Build();
+        await simulator.ConnectOnceAsync();
+        if (persistentSession)
+        {
+            simulator._reconnect = new CancellationTokenSource();
+            _ = simulator.KeepConnectedAsync(simulator._reconnect.Token);
+        }
         return simulator;
+    }
+
+    private async Task ConnectOnceAsync()
+    {
+        var result = await _client.ConnectAsync(_options!);
+        if (!result.IsSessionPresent)
+            await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+                .WithTopicFilter(f => f.WithTopic(_filter).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+                .Build());
+    }
+
+    private async Task KeepConnectedAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                if (!_client.IsConnected) await ConnectOnceAsync();
+            }
+            catch (Exception) when (!ct.IsCancellationRequested)
+            {
+                // The broker is down; try again shortly.
+            }
+            try { await Task.Delay(100, ct); } catch (OperationCanceledException) { return; }
+        }
     }
 
     /// <summary>Waits until <paramref name="predicate"/> holds for what arrived, or fails after the timeout.</summary>
@@ -82,6 +120,7 @@ public sealed class EcuSimulator : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _reconnect?.Cancel();
         if (_client.IsConnected) await _client.DisconnectAsync();
         _client.Dispose();
     }
