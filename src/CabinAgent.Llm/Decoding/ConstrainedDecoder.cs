@@ -200,7 +200,17 @@ public sealed class ConstrainedDecoder : IDisposable
     public static int ArgMax(ReadOnlySpan<float> values)
     {
         var max = Max(values);
-        for (var i = 0; i < values.Length; i++)
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated && values.Length >= 8)
+        {
+            var vmax = Vector256.Create(max);
+            for (; i <= values.Length - 8; i += 8)
+            {
+                var mask = Vector256.Equals(Vector256.Create(values.Slice(i, 8)), vmax).ExtractMostSignificantBits();
+                if (mask != 0) return i + BitOperations.TrailingZeroCount(mask);
+            }
+        }
+        for (; i < values.Length; i++)
             if (values[i] == max) return i;
         return 0;
     }
