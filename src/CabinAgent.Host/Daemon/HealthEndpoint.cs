@@ -11,24 +11,39 @@ using Prometheus;
 namespace CabinAgent.Host.Daemon;
 
 /// <summary>
-/// <c>GET /healthz</c> (JSON: broker, outbox, tiers) and <c>GET /metrics</c> (Prometheus text: the pipeline's
-/// meters — utterances by outcome and tier, stage latencies — plus broker state and outbox depth) on loopback.
+/// <c>GET /healthz</c> (JSON: broker, outbox, tiers) and <c>GET /metrics</c> (Prometheus text: utterances by
+/// outcome and tier, stage latencies, broker state, outbox depth, and what other parts register) on loopback.
 /// </summary>
 internal sealed class HealthEndpoint(
     IOptions<ObservabilityOptions> options,
     MqttConnection connection,
     MqttAgentOutput output,
     UtterancePipeline pipeline,
+    PipelineMetrics pipelineMetrics,
     IEnumerable<IHealthContributor> contributors,
     ILogger<HealthEndpoint> logger) : BackgroundService
 {
     private static readonly Gauge BrokerConnected = Metrics.CreateGauge("cabin_broker_connected", "1 while connected to the MQTT broker");
     private static readonly Gauge OutboxDepth = Metrics.CreateGauge("cabin_outbox_depth", "Commands waiting in the durable outbox");
+    private static readonly Counter Utterances = Metrics.CreateCounter("cabin_utterances_total", "Utterances by outcome and tier",
+        new CounterConfiguration { LabelNames = ["outcome", "tier"] });
+    private static readonly Histogram StageLatency = Metrics.CreateHistogram("cabin_stage_latency_ms", "Latency of each pipeline stage in ms",
+        new HistogramConfiguration
+        {
+            LabelNames = ["stage"],
+            Buckets = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 5000],
+        });
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var port = options.Value.Port;
         if (port == 0) return;
+        pipelineMetrics.Recorded += record =>
+        {
+            Utterances.WithLabels(record.Outcome, record.Tier ?? "none").Inc();
+            foreach (var (stage, ms) in record.LatencyMs)
+                StageLatency.WithLabels(stage).Observe(ms);
+        };
         Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
         {
             BrokerConnected.Set(connection.IsConnected ? 1 : 0);
