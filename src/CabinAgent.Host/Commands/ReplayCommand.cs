@@ -24,6 +24,7 @@ internal static class ReplayCommand
         tier.AcceptOnlyFromAmong("auto", "deterministic", "llm");
         var config = new Option<string?>("--config") { Description = "Extra configuration JSON file" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Information-level logs on stderr" };
+        var model = new Option<string?>("--model") { Description = "GGUF model for the LLM tier (must load, or replay stops)" };
         var telemetry = new Option<string?>("--telemetry")
         {
             Description = "A recorded telemetry trace ({\"t_ms\", \"topic\", \"payload\"} lines), merged with the inputs by t_ms",
@@ -31,11 +32,11 @@ internal static class ReplayCommand
 
         var command = new Command("replay", "Replay recorded utterances through the pipeline; one JSON line out per line in")
         {
-            inputs, output, dryRun, broker, tier, config, verbose, telemetry,
+            inputs, output, dryRun, broker, tier, config, verbose, telemetry, model,
         };
         command.SetAction((parse, ct) => RunAsync(
             parse.GetValue(inputs)!, parse.GetValue(output), parse.GetValue(dryRun), parse.GetValue(broker),
-            parse.GetValue(tier)!, parse.GetValue(config), parse.GetValue(verbose), parse.GetValue(telemetry), ct));
+            parse.GetValue(tier)!, parse.GetValue(config), parse.GetValue(verbose), parse.GetValue(telemetry), parse.GetValue(model), ct));
         return command;
     }
 
@@ -53,7 +54,7 @@ internal static class ReplayCommand
     }
 
     private static async Task<int> RunAsync(string[] inputs, string? outputPath, bool dryRun, string? brokerUrl,
-        string tier, string? configFile, bool verbose, string? telemetryPath, CancellationToken ct)
+        string tier, string? configFile, bool verbose, string? telemetryPath, string? modelPath, CancellationToken ct)
     {
         if (inputs.Length == 0 && telemetryPath is null)
         {
@@ -73,6 +74,11 @@ internal static class ReplayCommand
         // A replay keeps its own outbox: it must not send, or be sent, a daemon's queued commands.
         var outbox = Path.Combine(Path.GetTempPath(), $"cabin-replay-outbox-{Environment.ProcessId}.jsonl");
         var overrides = new Dictionary<string, string?> { ["Agent:Tiers"] = tier, ["Mqtt:OutboxPath"] = outbox };
+        if (modelPath is not null)
+        {
+            overrides["Llm:ModelPath"] = modelPath;
+            overrides["Llm:Required"] = "true";
+        }
         if (embedded is not null) overrides["Mqtt:Broker"] = embedded.Url;
         else if (brokerUrl is not null) overrides["Mqtt:Broker"] = brokerUrl;
 
