@@ -82,7 +82,8 @@ public sealed class CommandSchema
                 property["minLength"] = 1;
                 property["maxLength"] = p.MaxLength ?? 100;
             }
-            if (p.Description.Length > 0) property["description"] = p.Description;
+            // The source-generated reader leaves a missing description null despite the initializer.
+            if (!string.IsNullOrEmpty(p.Description)) property["description"] = p.Description;
             properties[p.Name] = property;
             if (p.Required) required.Add(p.Name);
         }
