@@ -82,8 +82,7 @@ public sealed class CommandSchema
                 property["minLength"] = 1;
                 property["maxLength"] = p.MaxLength ?? 100;
             }
-            // The source-generated reader leaves a missing description null despite the initializer.
-            if (!string.IsNullOrEmpty(p.Description)) property["description"] = p.Description;
+            if (p.Description.Length > 0) property["description"] = p.Description;
             properties[p.Name] = property;
             if (p.Required) required.Add(p.Name);
         }
