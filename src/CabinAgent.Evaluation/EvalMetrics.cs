@@ -32,6 +32,7 @@ public static class EvalMetrics
             Passed = Count(scores, s => s.Passed),
             FalseAlerts = scores.Count(s => s.Actual.Alerts.Any(a => a != s.Case.Expected.Alert)),
             Latency = latency,
+            MeanLatencyMs = scores.Count == 0 ? double.NaN : scores.Average(s => s.Actual.LatencyMs),
             ByTier = Group(scores, s => s.Actual.Tier ?? NoAction),
             ByCategory = Group(scores, s => s.Case.Category),
             ByLang = Group(scores, s => s.Case.Lang),

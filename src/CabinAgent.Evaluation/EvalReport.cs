@@ -54,6 +54,9 @@ public sealed record EvalReport
     public required int FalseAlerts { get; init; }
 
     public required IReadOnlyList<LatencyClass> Latency { get; init; }
+
+    /// <summary>Mean response time over every case.</summary>
+    public required double MeanLatencyMs { get; init; }
     public required IReadOnlyDictionary<string, GroupStats> ByTier { get; init; }
     public required IReadOnlyDictionary<string, GroupStats> ByCategory { get; init; }
     public required IReadOnlyDictionary<string, GroupStats> ByLang { get; init; }
