@@ -39,20 +39,13 @@ public interface ICaseSafetyFactory
 /// <summary>The vehicle state a case without <c>vehicle_state</c> runs in: parked, everything in order.</summary>
 public static class DefaultVehicleState
 {
-    public static JsonObject Create() => new()
-    {
-        ["speed_kmh"] = 0,
-        ["speed_limit_kmh"] = 60,
-        ["gear"] = "P",
-        ["driver_fatigue_level"] = 0,
-        ["driving_minutes"] = 0,
-        ["seat_belt_driver"] = true,
-        ["seat_belt_passenger"] = true,
-        ["door_open"] = false,
-        ["fuel_percent"] = 60,
-        ["battery_percent"] = 80,
-        ["tire_pressure_kpa"] = 240,
-    };
+    // Parsed from text, not built from C# numbers: a parsed number reads as int or double alike, so a consumer may
+    // ask for speed_kmh as a double even where the default is written 0.
+    public static JsonObject Create() => JsonNode.Parse("""
+        {"speed_kmh": 0, "speed_limit_kmh": 60, "gear": "P", "driver_fatigue_level": 0, "driving_minutes": 0,
+         "seat_belt_driver": true, "seat_belt_passenger": true, "door_open": false,
+         "fuel_percent": 60, "battery_percent": 80, "tire_pressure_kpa": 240}
+        """)!.AsObject();
 
     /// <summary>The case's state over the defaults: a case names only the signals it is about.</summary>
     public static JsonObject For(EvalCase c)

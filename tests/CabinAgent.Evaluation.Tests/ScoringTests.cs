@@ -69,3 +69,20 @@ public class ScoringTests
         Assert.Equal(["tier: expected safety, got llm"], Scoring.Score(emergency, Published("EMERGENCY_CALL", new JsonObject { ["service"] = "ambulance" }, tier: "llm")).Mismatches);
     }
 }
+
+public class DefaultVehicleStateTests
+{
+    [Fact]
+    public void A_case_state_overrides_the_parked_defaults_and_numbers_read_as_double()
+    {
+        var c = EvalDataset.ParseLine("""{"id":"a","category":"safety","lang":"zh","input":"下一首","vehicle_state":{"speed_kmh":95,"gear":"D"},"expected":{"action":"MUSIC_NEXT","parameters":{},"outcome":"published","alert":"overspeed"},"priority":"high"}""", "t");
+        var state = DefaultVehicleState.For(c);
+        Assert.Equal(95.0, state["speed_kmh"]!.GetValue<double>());
+        Assert.Equal("D", state["gear"]!.GetValue<string>());
+        Assert.Equal(60.0, state["speed_limit_kmh"]!.GetValue<double>());
+        Assert.True(state["seat_belt_driver"]!.GetValue<bool>());
+        Assert.Equal(SafetyVocabulary.Signals.Keys.Order(StringComparer.Ordinal), state.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(95, c.VehicleState!["speed_kmh"]!.GetValue<int>()); // the case itself is untouched
+        Assert.Equal(2, c.VehicleState.Count);
+    }
+}
