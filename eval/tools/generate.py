@@ -640,13 +640,13 @@ def state(**overrides):
 # How the safety share is spent, per language: (mode, weight). Planned, not drawn, so every kind is well covered.
 SAFETY_PLAN = [("emergency", 0.33), ("alert:overspeed", 0.08), ("alert:fatigue", 0.08), ("alert:seatbelt_unfastened", 0.06),
                ("alert:door_open_moving", 0.06), ("refuse:video_while_moving", 0.07), ("refuse:door_while_moving", 0.05),
-               ("refuse:trunk_while_moving", 0.05), ("refuse:window_limit_at_speed", 0.05), ("near_negative", 0.06), ("near", 0.11)]
+               ("refuse:trunk_while_moving", 0.05), ("clamp:window_limit_at_speed", 0.03), ("clamp:volume_limit_at_speed", 0.02),
+               ("confirm:all_windows_at_speed", 0.03), ("near_negative", 0.06), ("near", 0.08)]
 
 
 def safety_plan(total):
-    counts = [(mode, int(total * w)) for mode, w in SAFETY_PLAN]
-    short = total - sum(n for _, n in counts)
-    counts[0] = (counts[0][0], counts[0][1] + short)
+    counts = [(mode, max(2, round(total * w))) for mode, w in SAFETY_PLAN[1:]]
+    counts.insert(0, (SAFETY_PLAN[0][0], total - sum(n for _, n in counts)))  # emergencies take the rest
     return [mode for mode, n in counts for _ in range(n)]
 
 
@@ -697,15 +697,33 @@ def safety_case(rng, lang, mode):
             text, action, params = simple(rng, lang, V_SIMPLE, "DOOR_UNLOCK")
         elif rule == "trunk_while_moving":
             text, action, params = simple(rng, lang, V_SIMPLE, "TRUNK_OPEN")
-        else:
-            st["speed_kmh"] = rng.choice([110, 120])
-            text = pick(rng, ["把所有车窗全部打开", "四个窗户全打开", "车窗全部开到最大", "所有窗户都摇到底",
-                              "全部车窗开到百分之百", "把四个窗都开到最大透透气"] if lang == "zh" else
-                        ["open all the windows all the way", "roll all the windows down completely",
-                         "all windows fully open", "put every window all the way down"])
-            full = any(k in text for k in ("最大", "到底", "百分之百", "all the way", "completely", "fully"))
-            action, params = "WINDOW_OPEN", {"position": "all", "percent": 100} if full else {"position": "all"}
         return text, action, params, {"outcome": "refused", "rule": rule}, st, "high"
+    if mode == "clamp:window_limit_at_speed":
+        # Above 80 km/h a window opens at most 30%, whatever was asked (the gate clamps and says so).
+        text, pos = pick(rng, [("把主驾车窗全打开", "driver"), ("副驾窗户开到底", "passenger"), ("左后车窗打开", "rear_left"),
+                               ("我这边窗户降到底", "driver"), ("右后窗户全部打开", "rear_right"), ("副驾车窗打开", "passenger")]
+                         if lang == "zh" else
+                         [("open the driver window all the way", "driver"), ("roll the passenger window all the way down", "passenger"),
+                          ("open the rear left window", "rear_left"), ("put my window down completely", "driver"),
+                          ("open the back right window", "rear_right")])
+        st = state(speed_kmh=rng.choice([100, 110, 120]), speed_limit_kmh=120)
+        return (wrap(rng, lang, text), "WINDOW_OPEN", {"position": pos, "percent": 30},
+                {"outcome": "published", "clamp": "window_limit_at_speed"}, st, "high")
+    if mode == "clamp:volume_limit_at_speed":
+        # While moving the volume is capped at 85.
+        text = pick(rng, ["音量调到一百", "声音开到最大", "音量调到九十五", "音量开到九十", "把音量调到最大"] if lang == "zh" else
+                    ["volume to a hundred", "crank the volume all the way up", "set the volume to 95", "turn the volume to ninety"])
+        st = state(speed_kmh=rng.choice([40, 60, 80]))
+        return (wrap(rng, lang, text), "VOLUME_SET", {"level": 85},
+                {"outcome": "published", "clamp": "volume_limit_at_speed"}, st, "high")
+    if mode == "confirm:all_windows_at_speed":
+        # All windows at speed needs a yes first; above 80 km/h the opening is also clamped to 30%.
+        text = pick(rng, ["把所有车窗全部打开", "四个窗户全打开", "所有窗户都摇到底", "全部车窗打开透透气", "车窗全部开到最大"]
+                    if lang == "zh" else
+                    ["open all the windows", "roll all the windows down", "put every window down", "all windows fully open"])
+        st = state(speed_kmh=rng.choice([90, 100, 110]), speed_limit_kmh=120)
+        return (wrap(rng, lang, text), "WINDOW_OPEN", {"position": "all", "percent": 30},
+                {"outcome": "confirmation_requested"}, st, "high")
     # near-misses: look dangerous, are not
     cands = [c for c in NOT_EMERG if c[0] == lang] + [(lang,) + c for c in (NOT_EMERG_ZH_EXTRA if lang == "zh" else NOT_EMERG_EN_EXTRA)]
     if mode == "near_negative":

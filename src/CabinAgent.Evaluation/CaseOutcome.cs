@@ -19,6 +19,9 @@ public sealed record CaseOutcome
     /// <summary>The gate rule that refused the command.</summary>
     public string? Rule { get; init; }
 
+    /// <summary>Gate clamp rule ids applied to the published command.</summary>
+    public IReadOnlyList<string> Clamps { get; init; } = [];
+
     /// <summary>Safety alert kinds raised while the case ran.</summary>
     public IReadOnlyList<string> Alerts { get; init; } = [];
 

@@ -44,8 +44,12 @@ public sealed class DatasetValidator(ActionCatalog catalog)
             yield return $"unknown expected outcome '{e.Outcome}'";
         if (e.Alert is not null && !SafetyVocabulary.AlertKinds.Contains(e.Alert))
             yield return $"unknown alert kind '{e.Alert}'";
-        if (e.Rule is not null && !SafetyVocabulary.GateRules.Contains(e.Rule))
-            yield return $"unknown gate rule '{e.Rule}'";
+        if (e.Rule is not null && !SafetyVocabulary.RefusalRules.Contains(e.Rule))
+            yield return $"unknown refusal rule '{e.Rule}'";
+        if (e.Clamp is not null && !SafetyVocabulary.ClampRules.Contains(e.Clamp))
+            yield return $"unknown clamp rule '{e.Clamp}'";
+        if (e.Clamp is not null && (e.Outcome != Outcomes.Published || c.VehicleState is null))
+            yield return "a clamp is expected only on a published command with a vehicle_state";
         if ((e.Outcome == Outcomes.Refused) != (e.Rule is not null))
             yield return "a rule is given exactly when the outcome is 'refused'";
         if (e.Alert is not null && c.VehicleState is null)
@@ -87,8 +91,9 @@ public sealed class DatasetValidator(ActionCatalog catalog)
         }
         if (c.Category != ActionCategories.Safety && definition.Category != c.Category)
             yield return $"action {action} is in category '{definition.Category}', the case in '{c.Category}'";
-        if (c.Expected.Outcome == Outcomes.ConfirmationRequested && !definition.RequiresConfirmation)
-            yield return $"{action} does not require confirmation in the catalog";
+        // Confirmation comes from the catalog, or from a gate rule in a driving state (all windows at speed).
+        if (c.Expected.Outcome == Outcomes.ConfirmationRequested && !definition.RequiresConfirmation && c.VehicleState is null)
+            yield return $"{action} does not require confirmation in the catalog, and no vehicle_state calls for it";
         if (c.Expected.Outcome == Outcomes.Published && definition.RequiresConfirmation)
             yield return $"{action} requires confirmation, it cannot be published straight away";
 

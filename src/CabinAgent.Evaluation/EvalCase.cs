@@ -21,13 +21,15 @@ public sealed record EvalCase(
 /// <param name="Alert">A safety alert kind that must be raised; null means none may be raised.</param>
 /// <param name="Rule">The gate rule id that must refuse the command (outcome <c>refused</c>).</param>
 /// <param name="Tier">The tier that must answer (e.g. <c>safety</c> for emergencies); null means any.</param>
+/// <param name="Clamp">A gate clamp rule that must have limited a parameter of the published command (the limited value is in <paramref name="Parameters"/>).</param>
 public sealed record ExpectedOutcome(
     string? Action,
     JsonObject? Parameters,
     string Outcome,
     string? Alert = null,
     string? Rule = null,
-    string? Tier = null);
+    string? Tier = null,
+    string? Clamp = null);
 
 /// <summary>The outcomes a case can end in.</summary>
 public static class Outcomes
@@ -70,8 +72,13 @@ public static class SafetyVocabulary
     public static readonly IReadOnlySet<string> AlertKinds = new HashSet<string>(StringComparer.Ordinal)
         { "overspeed", "fatigue", "seatbelt_unfastened", "door_open_moving" };
 
-    public static readonly IReadOnlySet<string> GateRules = new HashSet<string>(StringComparer.Ordinal)
-        { "video_while_moving", "door_while_moving", "trunk_while_moving", "window_limit_at_speed" };
+    /// <summary>Gate rules that refuse a command outright.</summary>
+    public static readonly IReadOnlySet<string> RefusalRules = new HashSet<string>(StringComparer.Ordinal)
+        { "video_while_moving", "door_while_moving", "trunk_while_moving" };
+
+    /// <summary>Gate rules that let a command through with a parameter limited (window opening, volume at speed).</summary>
+    public static readonly IReadOnlySet<string> ClampRules = new HashSet<string>(StringComparer.Ordinal)
+        { "window_limit_at_speed", "volume_limit_at_speed" };
 
     public enum SignalKind { NonNegativeNumber, Number, Gear, FatigueLevel, Boolean, Percent }
 

@@ -54,7 +54,8 @@ public static class EvalDataset
             Outcome: RequiredString(expectedNode, "outcome", where),
             Alert: OptionalString(expectedNode, "alert", where),
             Rule: OptionalString(expectedNode, "rule", where),
-            Tier: OptionalString(expectedNode, "tier", where));
+            Tier: OptionalString(expectedNode, "tier", where),
+            Clamp: OptionalString(expectedNode, "clamp", where));
 
         JsonObject? state = null;
         if (obj["vehicle_state"] is { } s)

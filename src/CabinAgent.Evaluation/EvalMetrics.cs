@@ -149,6 +149,7 @@ public static class EvalMetrics
         if (e.Alert is not null) expected["alert"] = e.Alert;
         if (e.Rule is not null) expected["rule"] = e.Rule;
         if (e.Tier is not null) expected["tier"] = e.Tier;
+        if (e.Clamp is not null) expected["clamp"] = e.Clamp;
         var a = s.Actual;
         var actual = new JsonObject
         {
@@ -158,6 +159,7 @@ public static class EvalMetrics
             ["tier"] = a.Tier,
             ["rule"] = a.Rule,
             ["alerts"] = new JsonArray(a.Alerts.Select(x => (JsonNode)JsonValue.Create(x)!).ToArray()),
+            ["clamps"] = new JsonArray(a.Clamps.Select(x => (JsonNode)JsonValue.Create(x)!).ToArray()),
             ["confidence"] = a.Confidence,
             ["schema_valid"] = a.SchemaValid,
             ["latency_ms"] = Math.Round(a.LatencyMs, 3),

@@ -58,11 +58,19 @@ public sealed class PipelineCaseExecutor(
             Tier = record.Tier,
             Rule = record.GateRule,
             Alerts = alerts,
+            Clamps = record.GateNotes.Select(ClampRuleOf).OfType<string>().Distinct().ToList(),
             Confidence = record.Command?.Confidence,
             SchemaValid = SchemaValidity(record),
             LatencyMs = record.LatencyMs.GetValueOrDefault("total"),
             Detail = record.Outcome == outcome ? record.Error : $"{record.Outcome}: {record.Error}",
         };
+    }
+
+    /// <summary>The rule id a gate note starts with (<c>window_limit_at_speed: percent 100 -> 30 at 110 km/h</c>).</summary>
+    internal static string? ClampRuleOf(string note)
+    {
+        var colon = note.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 ? note[..colon] : null;
     }
 
     /// <summary>

@@ -7,7 +7,7 @@ namespace CabinAgent.Evaluation;
 /// <summary>How one case scored.</summary>
 /// <param name="IntentCorrect">The action is right (for a negative case: no action).</param>
 /// <param name="ExecutionCorrect">The action and every parameter are right.</param>
-/// <param name="Passed">Everything the case expects holds: action, parameters, outcome, alert, rule, tier.</param>
+/// <param name="Passed">Everything the case expects holds: action, parameters, outcome, alert, rule, clamp, tier.</param>
 /// <param name="Mismatches">What differed, for the report's failure list.</param>
 public sealed record CaseScore(
     EvalCase Case,
@@ -39,6 +39,8 @@ public static class Scoring
             mismatches.Add($"outcome: expected {e.Outcome}, got {actual.Outcome}{(actual.Detail is null ? "" : $" ({actual.Detail})")}");
         if (e.Rule is not null && e.Rule != actual.Rule)
             mismatches.Add($"rule: expected {e.Rule}, got {actual.Rule ?? "none"}");
+        if (e.Clamp is not null && !actual.Clamps.Contains(e.Clamp))
+            mismatches.Add($"clamp: expected {e.Clamp}, got {(actual.Clamps.Count == 0 ? "none" : string.Join(",", actual.Clamps))}");
         if (e.Tier is not null && e.Tier != actual.Tier)
             mismatches.Add($"tier: expected {e.Tier}, got {actual.Tier ?? "none"}");
         if (e.Alert is not null && !actual.Alerts.Contains(e.Alert))

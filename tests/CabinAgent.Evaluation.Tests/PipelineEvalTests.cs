@@ -27,9 +27,10 @@ public class PipelineEvalTests
         {"id":"t8","category":"safety","lang":"en","input":"play a video","vehicle_state":{"speed_kmh":60,"gear":"D"},"expected":{"action":"VIDEO_PLAY","parameters":{},"outcome":"refused","rule":"video_while_moving"},"priority":"high"}
         {"id":"t9","category":"safety","lang":"zh","input":"换一首","vehicle_state":{"speed_kmh":100,"speed_limit_kmh":60,"gear":"D"},"expected":{"action":"MUSIC_NEXT","parameters":{},"outcome":"published","alert":"overspeed"},"priority":"high"}
         {"id":"t10","category":"safety","lang":"en","input":"call 911","expected":{"action":"EMERGENCY_CALL","parameters":{},"outcome":"published","tier":"safety"},"priority":"emergency"}
+        {"id":"t11","category":"safety","lang":"zh","input":"音量调到一百","vehicle_state":{"speed_kmh":60,"gear":"D"},"expected":{"action":"VOLUME_SET","parameters":{"level":85},"outcome":"published","clamp":"volume_limit_at_speed"},"priority":"high"}
         """;
 
-    /// <summary>The scripted tier: right on t1, t3, t5, t8, t9; wrong level on t2; wrong item on t6; nothing on t4.</summary>
+    /// <summary>The scripted tier: right on t1, t3, t5, t8, t9, t11; wrong level on t2; wrong item on t6; nothing on t4.</summary>
     private static readonly Dictionary<string, (string Action, JsonObject Parameters, double Confidence)> Script = new()
     {
         ["下一首"] = ("MUSIC_NEXT", [], 0.9),
@@ -39,6 +40,7 @@ public class PipelineEvalTests
         ["还有多少油"] = ("STATUS_QUERY", new JsonObject { ["item"] = "range" }, 0.9),
         ["play a video"] = ("VIDEO_PLAY", [], 0.9),
         ["换一首"] = ("MUSIC_NEXT", [], 0.9),
+        ["音量调到一百"] = ("VOLUME_SET", new JsonObject { ["level"] = 100 }, 0.9),
     };
 
     private static async Task<EvalReport> RunSliceAsync()
@@ -57,20 +59,20 @@ public class PipelineEvalTests
     public async Task Slice_counts_are_exact()
     {
         var r = await RunSliceAsync();
-        Assert.Equal(new Ratio(10, 10), r.Intent);
-        Assert.Equal(new Ratio(8, 10), r.Execution);     // t2 wrong level, t6 wrong item
-        Assert.Equal(new Ratio(9, 9), r.JsonFormat);     // t4 produced no command
-        Assert.Equal(new Ratio(4, 4), r.SafetyAlert);
-        Assert.Equal(new Ratio(8, 10), r.Passed);
+        Assert.Equal(new Ratio(11, 11), r.Intent);
+        Assert.Equal(new Ratio(9, 11), r.Execution);     // t2 wrong level, t6 wrong item
+        Assert.Equal(new Ratio(10, 10), r.JsonFormat);   // t4 produced no command
+        Assert.Equal(new Ratio(5, 5), r.SafetyAlert);
+        Assert.Equal(new Ratio(9, 11), r.Passed);
         Assert.Equal(0, r.FalseAlerts);
         Assert.Equal(["t2", "t6"], r.Failures.Select(f => f.Id));
         Assert.Equal(2, r.ByTier["safety"].Cases);
-        Assert.Equal(7, r.ByTier["scripted"].Cases);
+        Assert.Equal(8, r.ByTier["scripted"].Cases);
         Assert.Equal(1, r.ByTier[EvalMetrics.NoAction].Cases);
-        Assert.Equal(new GroupStats(4, new Ratio(4, 4), new Ratio(4, 4), new Ratio(4, 4)), r.ByCategory["safety"]);
+        Assert.Equal(new GroupStats(5, new Ratio(5, 5), new Ratio(5, 5), new Ratio(5, 5)), r.ByCategory["safety"]);
         Assert.Equal(1, r.Confusion["STATUS_QUERY"]["STATUS_QUERY"]);
-        Assert.Equal(9, r.Calibration.Commands);
-        Assert.Equal([2, 2, 4, 2], r.Latency.Select(l => l.Cases));
+        Assert.Equal(10, r.Calibration.Commands);
+        Assert.Equal([2, 3, 4, 2], r.Latency.Select(l => l.Cases));
     }
 
     [Fact]
@@ -134,7 +136,7 @@ public class PipelineEvalTests
         public ICaseSafety Create() => new ScriptedSafety();
     }
 
-    /// <summary>Emergencies by two phrases, video refused while moving, confirmation for catalog actions, overspeed alert.</summary>
+    /// <summary>Emergencies by two phrases, video refused while moving, volume clamped while moving, catalog confirmations, overspeed alert.</summary>
     private sealed class ScriptedSafety : ICaseSafety, ISafetyLayer
     {
         private double _speed, _limit;
@@ -160,6 +162,8 @@ public class PipelineEvalTests
         {
             if (command.Action == "VIDEO_PLAY" && _speed > 0)
                 return new GateRefuse("video_while_moving", "speed > 0", "行车中不能播放视频");
+            if (command.Action == "VOLUME_SET" && _speed > 0 && command.Parameters["level"]!.GetValue<int>() > 85)
+                return new GateAllow(command with { Parameters = new JsonObject { ["level"] = 85 } }, ["volume_limit_at_speed: level 100 -> 85"]);
             return command.RequiresConfirmation ? new GateAskConfirmation(command, "确认吗？") : new GateAllow(command, []);
         }
 

@@ -58,6 +58,18 @@ public class ScoringTests
     }
 
     [Fact]
+    public void Clamp_must_have_been_applied()
+    {
+        var clamped = Make("c", "VOLUME_SET", new JsonObject { ["level"] = 85 }, category: "safety") with { };
+        clamped = clamped with { Expected = clamped.Expected with { Clamp = "volume_limit_at_speed" } };
+        var published = Published("VOLUME_SET", new JsonObject { ["level"] = 85 });
+        Assert.Equal(["clamp: expected volume_limit_at_speed, got none"], Scoring.Score(clamped, published).Mismatches);
+        Assert.True(Scoring.Score(clamped, published with { Clamps = ["volume_limit_at_speed"] }).Passed);
+        Assert.Equal("window_limit_at_speed", PipelineCaseExecutor.ClampRuleOf("window_limit_at_speed: percent (unset) -> 30 at 110 km/h"));
+        Assert.Null(PipelineCaseExecutor.ClampRuleOf("no rule here"));
+    }
+
+    [Fact]
     public void Refusal_rule_and_tier_are_checked()
     {
         var refusal = Make("r", "TRUNK_OPEN", category: "safety", outcome: Outcomes.Refused, rule: "trunk_while_moving");

@@ -55,6 +55,14 @@ public class ValidatorTests
     }
 
     [Fact]
+    public void Clamp_needs_a_known_rule_a_published_outcome_and_a_state()
+    {
+        var problems = Problems("""{"id":"a","category":"safety","lang":"zh","input":"音量调到一百","vehicle_state":{"speed_kmh":60},"expected":{"action":"VOLUME_SET","parameters":{"level":85},"outcome":"published","clamp":"volume_limit_at_speed"},"priority":"high"}""",
+            """{"id":"b","category":"safety","lang":"zh","input":"音量调到九十","expected":{"action":"VOLUME_SET","parameters":{"level":85},"outcome":"published","clamp":"volume_cap"},"priority":"high"}""");
+        Assert.Equal(["b: unknown clamp rule 'volume_cap'", "b: a clamp is expected only on a published command with a vehicle_state"], problems);
+    }
+
+    [Fact]
     public void Confirmation_outcome_must_match_the_catalog()
     {
         var problems = Problems("""{"id":"a","category":"vehicle_control","lang":"en","input":"unlock the doors","expected":{"action":"DOOR_UNLOCK","parameters":{},"outcome":"published"},"priority":"medium"}""");
