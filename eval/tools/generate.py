@@ -285,9 +285,9 @@ def m_video(rng, lang):
 
 M_NEG = (["这首歌叫什么名字", "这是谁唱的啊", "我不太喜欢周杰伦", "昨天听的那首歌挺好听的", "你会唱歌吗",
           "我女儿在学钢琴", "演唱会的票买了没", "刚才那个广告好吵", "这首歌我小时候经常听", "别跟我说话，我在想事情",
-          "音乐学院怎么走不用了，算了", "你喜欢什么音乐", "我唱得好听吗", "我下周去看五月天演唱会"],
+          "你喜欢什么音乐", "我唱得好听吗", "我下周去看五月天演唱会"],
          ["who sings this", "what song is this", "I used to love this band in college", "do you like jazz",
-          "my kid plays the violin", "that concert last night was amazing", "never mind, forget the music",
+          "my kid plays the violin", "that concert last night was amazing",
           "I'm not really into rap", "did you hear that noise", "remind me who wrote this song"])
 
 
@@ -361,10 +361,9 @@ N_CANCEL = (["取消导航", "不用导航了", "结束导航", "别导了", "�
              "停止导航", "导航取消掉"],
             ["cancel navigation", "stop navigating", "end the route", "cancel the route", "I know the way from here, stop the directions",
              "turn off navigation", "end guidance", "exit navigation", "stop the directions", "cancel the trip"])
-N_NEG = (["这条路堵不堵", "还有多久到", "我们是不是走错了", "昨天去机场那条路好堵", "前面那个路口好复杂", "北京南站离这儿远吗",
-          "我以前住在中关村", "这条路限速多少", "外滩的夜景真好看", "我老婆说去西湖玩"],
+N_NEG = (["这条路堵不堵", "还有多久到", "我们是不是走错了", "昨天去机场那条路好堵", "前面那个路口好复杂", "我以前住在中关村", "这条路限速多少", "外滩的夜景真好看", "我老婆说去西湖玩"],
          ["how long until we get there", "is there traffic ahead", "I went to Central Park yesterday",
-          "how far is it to the airport", "did we miss the exit", "my sister lives near Union Station",
+          "did we miss the exit", "my sister lives near Union Station",
           "what's the speed limit here", "the airport is always so crowded"])
 
 
@@ -557,10 +556,10 @@ V_NEG = (["空调是不是坏了", "我妈妈昨天打电话来了", "窗外风�
 
 # ---------------------------------------------------------------- status queries
 S_ITEMS = {
-    "fuel": (["还有多少油", "油还够吗", "油量多少", "查一下油量", "油箱还剩多少", "还剩多少油了", "游量还有多少", "油够不够开到家"],
+    "fuel": (["还有多少油", "油还够吗", "油量多少", "查一下油量", "油箱还剩多少", "还剩多少油了", "游量还有多少", "油箱里还有多少油"],
              ["how much gas is left", "how much fuel do I have", "fuel level", "do I have enough gas", "check the fuel",
               "what's my fuel at", "how full is the tank"]),
-    "range": (["还能跑多远", "续航还有多少", "还能开多少公里", "剩下的能跑多少公里", "序航还有多少", "这些油能开多远"],
+    "range": (["还能跑多远", "续航还有多少", "还能开多少公里", "剩下的能跑多少公里", "序航还有多少", "这些油能开多远", "油够不够开到家"],
               ["how far can I go", "what's my range", "how many miles can I drive", "remaining range",
                "how far will this tank get me", "range left"]),
     "battery": (["电量还有多少", "电池还剩多少", "还有多少电", "电还够吗", "查一下电量", "电池电量多少"],
@@ -712,7 +711,7 @@ def safety_case(rng, lang, mode):
     if mode == "clamp:volume_limit_at_speed":
         # While moving the volume is capped at 85.
         text = pick(rng, ["音量调到一百", "声音开到最大", "音量调到九十五", "音量开到九十", "把音量调到最大"] if lang == "zh" else
-                    ["volume to a hundred", "crank the volume all the way up", "set the volume to 95", "turn the volume to ninety"])
+                    ["volume to a hundred", "put the volume at 100", "set the volume to 95", "turn the volume to ninety"])
         st = state(speed_kmh=rng.choice([40, 60, 80]))
         return (wrap(rng, lang, text), "VOLUME_SET", {"level": 85},
                 {"outcome": "published", "clamp": "volume_limit_at_speed"}, st, "high")
