@@ -37,6 +37,32 @@ public sealed class MqttOptions
     [Range(100, 60_000)]
     public int ConnectTimeoutMs { get; set; } = 5_000;
 
+    /// <summary>
+    /// The durable outbox for commands accepted while the broker is unreachable. Empty: <c>$STATE_DIRECTORY</c>
+    /// (set by systemd) or <c>~/.local/state/cabin-agent</c>, file <c>outbox-{VehicleId}.jsonl</c>.
+    /// </summary>
+    public string? OutboxPath { get; set; }
+
+    /// <summary>A queued command older than this is dropped (and the driver told) instead of sent late.</summary>
+    [Range(1, 3600)]
+    public int OutboxTtlSeconds { get; set; } = 60;
+
+    /// <summary>How long to wait for an ECU's acknowledgement on <c>agent/ack</c>; 0 turns acknowledgements off.</summary>
+    [Range(0, 60_000)]
+    public int AckTimeoutMs { get; set; }
+
+    public string EffectiveOutboxPath
+    {
+        get
+        {
+            if (!string.IsNullOrWhiteSpace(OutboxPath)) return OutboxPath;
+            var state = Environment.GetEnvironmentVariable("STATE_DIRECTORY");
+            if (string.IsNullOrEmpty(state))
+                state = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state", "cabin-agent");
+            return Path.Combine(state.Split(':')[0], $"outbox-{VehicleId}.jsonl");
+        }
+    }
+
     public string EffectiveClientId => string.IsNullOrWhiteSpace(ClientId) ? $"cabin-agent-{VehicleId}" : ClientId;
 
     /// <summary>Parses <c>mqtt://host:port</c> (port defaults to 1883).</summary>

@@ -71,8 +71,21 @@ public static class AgentComposition
 
         services.AddSingleton(sp => new MqttConnection(Options<MqttOptions>(sp), sp.GetRequiredService<TopicMap>(),
             sp.GetRequiredService<ILogger<MqttConnection>>()));
-        services.AddSingleton<IAgentOutput>(sp => new MqttAgentOutput(sp.GetRequiredService<MqttConnection>(),
-            sp.GetRequiredService<TopicMap>(), Options<MqttOptions>(sp)));
+        services.AddSingleton(sp => new CommandOutbox(Options<MqttOptions>(sp).EffectiveOutboxPath));
+        services.AddSingleton(sp =>
+        {
+            var mqtt = Options<MqttOptions>(sp);
+            var acks = mqtt.AckTimeoutMs > 0 ? new AckTracker(TimeSpan.FromMilliseconds(mqtt.AckTimeoutMs), sp.GetRequiredService<TimeProvider>()) : null;
+            var output = new MqttAgentOutput(sp.GetRequiredService<MqttConnection>(), sp.GetRequiredService<TopicMap>(), mqtt,
+                sp.GetRequiredService<CommandOutbox>(), acks, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<MqttAgentOutput>>());
+            var catalog = sp.GetRequiredService<ActionCatalog>();
+            // A command that outlived the outbox's TTL is not carried out late; the driver hears that instead.
+            output.Dropped += entry => output.SayAsync(
+                new SpokenMessage(entry.UtteranceId, "error", entry.Lang, catalog.Message("dropped", entry.Lang)), CancellationToken.None);
+            return output;
+        });
+        services.AddSingleton<IAgentOutput>(sp => sp.GetRequiredService<MqttAgentOutput>());
         return services;
     }
 
