@@ -120,10 +120,10 @@ public class PipelineEvalTests
     {
         public List<OutgoingCommand> Published { get; } = [];
 
-        public Task<string> PublishCommandAsync(OutgoingCommand command, CancellationToken cancellationToken)
+        public Task<PublishReceipt> PublishCommandAsync(OutgoingCommand command, CancellationToken cancellationToken)
         {
             Published.Add(command);
-            return Task.FromResult(command.Action.Topic);
+            return Task.FromResult(new PublishReceipt(command.Action.Topic, PublishState.Sent));
         }
 
         public Task SayAsync(SpokenMessage message, CancellationToken cancellationToken) => Task.CompletedTask;

@@ -167,7 +167,13 @@ public static class EvalCommands
         GC.WaitForPendingFinalizers();
         var memoryBefore = Environment.WorkingSet;
         await using var broker = request.DryRun ? null : await EmbeddedBroker.StartAsync();
-        var overrides = new Dictionary<string, string?> { ["Agent:Tiers"] = request.Tier };
+        // The eval keeps its own outbox (it must not send, or be sent, a daemon's queued commands) and waits for no ECU
+        // acknowledgement: no ECU is on the loopback broker, and the metrics are about the agent's decision.
+        var outbox = Path.Combine(Path.GetTempPath(), $"cabin-eval-outbox-{Environment.ProcessId}-{Guid.NewGuid():N}.jsonl");
+        var overrides = new Dictionary<string, string?>
+        {
+            ["Agent:Tiers"] = request.Tier, ["Mqtt:OutboxPath"] = outbox, ["Mqtt:AckTimeoutMs"] = "0",
+        };
         if (broker is not null) overrides["Mqtt:Broker"] = broker.Url;
         if (modelPath is not null) overrides["Llm:ModelPath"] = Path.GetFullPath(modelPath);
 
@@ -193,7 +199,10 @@ public static class EvalCommands
             return (CliSupport.ExitUsage, null);
         }
         if (broker is not null)
+        {
+            await services.GetRequiredService<MqttAgentOutput>().StartAsync(ct);
             await services.GetRequiredService<MqttConnection>().ConnectAsync(ct);
+        }
 
         var pipeline = services.GetRequiredService<UtterancePipeline>();
         var safety = new ComposedSafetyFactory(services.GetRequiredService<ISafetyLayer>());
@@ -213,6 +222,7 @@ public static class EvalCommands
         var dataset = new DatasetInfo(request.Dataset, EvalDataset.SplitName(request.Dataset), cases.Count, request.Lang);
         var report = EvalMetrics.Compute(scores, dataset, model);
         var memory = Environment.WorkingSet - memoryBefore;
+        File.Delete(outbox);
         return (CliSupport.ExitOk, new ModelRun(modelPath is null ? "(no model)" : Path.GetFileName(modelPath), gguf?.SizeBytes, report,
             memory > 0 ? memory : null));
     }
