@@ -42,18 +42,18 @@ public static class ReportRenderer
         sb.AppendLine();
 
         sb.AppendLine(t["results"]);
-        sb.AppendLine($"  {t["intent"],-28} {Pct(report.Intent)}");
-        sb.AppendLine($"  {t["execution"],-28} {Pct(report.Execution)}");
-        sb.AppendLine($"  {t["json"],-28} {Pct(report.JsonFormat)}");
-        sb.AppendLine($"  {t["safety"],-28} {Pct(report.SafetyAlert)}");
-        sb.AppendLine($"  {t["passed"],-28} {Pct(report.Passed)}");
-        sb.AppendLine($"  {t["false_alerts"],-28} {report.FalseAlerts}");
+        sb.AppendLine($"  {Pad(t["intent"], 28)} {Pct(report.Intent)}");
+        sb.AppendLine($"  {Pad(t["execution"], 28)} {Pct(report.Execution)}");
+        sb.AppendLine($"  {Pad(t["json"], 28)} {Pct(report.JsonFormat)}");
+        sb.AppendLine($"  {Pad(t["safety"], 28)} {Pct(report.SafetyAlert)}");
+        sb.AppendLine($"  {Pad(t["passed"], 28)} {Pct(report.Passed)}");
+        sb.AppendLine($"  {Pad(t["false_alerts"], 28)} {report.FalseAlerts}");
         sb.AppendLine($"  {t["latency"]}:");
         foreach (var l in report.Latency)
         {
             if (l.Cases == 0) continue;
             sb.AppendLine(string.Create(inv,
-                $"    {t["prio_" + l.Priority],-10} n={l.Cases,-4} p50 {l.P50Ms,8:0.0} ms  p95 {l.P95Ms,8:0.0} ms  max {l.MaxMs,8:0.0} ms  (< {l.LimitMs:0} ms) {Mark(l.Pass, t)}"));
+                $"    {Pad(t["prio_" + l.Priority], 10)} n={l.Cases,-4} p50 {l.P50Ms,8:0.0} ms  p95 {l.P95Ms,8:0.0} ms  max {l.MaxMs,8:0.0} ms  (< {l.LimitMs:0} ms) {Mark(l.Pass, t)}"));
         }
         AppendGroups(sb, t["by_tier"], report.ByTier);
         AppendGroups(sb, t["by_category"], report.ByCategory);
@@ -87,7 +87,7 @@ public static class ReportRenderer
         {
             var value = target.Unit == "ratio" ? Percent(target.Value) : string.Create(inv, $"{target.Value:0.0} ms");
             var goal = target.Unit == "ratio" ? Percent(target.Target) : string.Create(inv, $"{target.Target:0} ms");
-            sb.AppendLine($"  {t["t_" + TargetKey(target.Name)],-28} {value,9} ({target.Comparison} {goal}) {Mark(target.Pass, t)}");
+            sb.AppendLine($"  {Pad(t["t_" + target.Name], 28)} {value,9} ({target.Comparison} {goal}) {Mark(target.Pass, t)}");
         }
         var measured = report.Targets.Where(x => x.Pass is not null).ToList();
         var all = measured.Count > 0 && measured.All(x => x.Pass == true);
@@ -96,7 +96,14 @@ public static class ReportRenderer
         return sb.ToString();
     }
 
-    private static string TargetKey(string name) => name.StartsWith("response_time", StringComparison.Ordinal) ? name : name;
+    /// <summary>Pads to a terminal width: CJK characters take two columns, so <c>PadRight</c> would misalign Chinese labels.</summary>
+    internal static string Pad(string text, int columns)
+    {
+        var width = 0;
+        foreach (var c in text)
+            width += c is >= '\u1100' and (<= '\u115F' or >= '\u2E80' and <= '\uA4CF' or >= '\uAC00' and <= '\uD7A3' or >= '\uF900' and <= '\uFAFF' or >= '\uFE30' and <= '\uFE4F' or >= '\uFF00' and <= '\uFF60' or >= '\uFFE0' and <= '\uFFE6') ? 2 : 1;
+        return width >= columns ? text : text + new string(' ', columns - width);
+    }
 
     private static void AppendGroups(StringBuilder sb, string title, IReadOnlyDictionary<string, GroupStats> groups)
     {

@@ -57,3 +57,13 @@ public class ReportTests
         Assert.Equal(1, json["confusion"]!["VOLUME_SET"]!["VOLUME_SET"]!.GetValue<int>());
     }
 }
+
+public class PadTests
+{
+    [Theory]
+    [InlineData("意图", 6, "意图  ")]
+    [InlineData("ab", 4, "ab  ")]
+    [InlineData("（急救）", 4, "（急救）")]
+    public void Pads_by_terminal_columns(string text, int columns, string expected) =>
+        Assert.Equal(expected, ReportRenderer.Pad(text, columns));
+}
