@@ -659,7 +659,8 @@ def safety_case(rng, lang, mode):
             text = pick(rng, ["", "喂，", "小安！"]) + text + pick(rng, ["！", "！！", "，快点"])
         elif lang == "en" and rng.random() < 0.3:
             text = pick(rng, ["", "hey car, ", "oh god, "]) + text + pick(rng, ["!", " now!", ", quick"])
-        params = {} if service is None else {"service": service}
+        # No named service is a general emergency call (the safety layer's convention).
+        params = {"service": service or "general"}
         st = state(speed_kmh=rng.choice([0, 0, 30, 70]), gear=rng.choice(["P", "D"])) if rng.random() < 0.5 else None
         if st is not None and st["speed_kmh"] > 0:
             st["gear"] = "D"
