@@ -26,7 +26,7 @@ public class PipelineEvalTests
         {"id":"t7","category":"safety","lang":"zh","input":"快叫救护车","expected":{"action":"EMERGENCY_CALL","parameters":{"service":"ambulance"},"outcome":"published","tier":"safety"},"priority":"emergency"}
         {"id":"t8","category":"safety","lang":"en","input":"play a video","vehicle_state":{"speed_kmh":60,"gear":"D"},"expected":{"action":"VIDEO_PLAY","parameters":{},"outcome":"refused","rule":"video_while_moving"},"priority":"high"}
         {"id":"t9","category":"safety","lang":"zh","input":"换一首","vehicle_state":{"speed_kmh":100,"speed_limit_kmh":60,"gear":"D"},"expected":{"action":"MUSIC_NEXT","parameters":{},"outcome":"published","alert":"overspeed"},"priority":"high"}
-        {"id":"t10","category":"safety","lang":"en","input":"call 911","expected":{"action":"EMERGENCY_CALL","parameters":{},"outcome":"published","tier":"safety"},"priority":"emergency"}
+        {"id":"t10","category":"safety","lang":"en","input":"call 911","expected":{"action":"EMERGENCY_CALL","parameters":{"service":"general"},"outcome":"published","tier":"safety"},"priority":"emergency"}
         {"id":"t11","category":"safety","lang":"zh","input":"音量调到一百","vehicle_state":{"speed_kmh":60,"gear":"D"},"expected":{"action":"VOLUME_SET","parameters":{"level":85},"outcome":"published","clamp":"volume_limit_at_speed"},"priority":"high"}
         """;
 
@@ -154,7 +154,7 @@ public class PipelineEvalTests
         public PreCheckResult PreCheck(string utteranceId, string text, string? lang, DateTimeOffset now) => text switch
         {
             "快叫救护车" => new EmergencyDetected(Emergency(new JsonObject { ["service"] = "ambulance" }), text),
-            "call 911" => new EmergencyDetected(Emergency([]), text),
+            "call 911" => new EmergencyDetected(Emergency(new JsonObject { ["service"] = "general" }), text),
             _ => PreCheckResult.Continue,
         };
 
