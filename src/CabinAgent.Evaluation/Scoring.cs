@@ -32,7 +32,7 @@ public static class Scoring
         if (intent && e.Action is not null && !ParametersEqual(e.Parameters ?? [], actual.Parameters ?? []))
         {
             execution = false;
-            mismatches.Add($"parameters: expected {(e.Parameters ?? []).ToJsonString()}, got {(actual.Parameters ?? []).ToJsonString()}");
+            mismatches.Add($"parameters: expected {(e.Parameters ?? []).ToJsonString(Actions.CommandJson.Options)}, got {(actual.Parameters ?? []).ToJsonString(Actions.CommandJson.Options)}");
         }
 
         if (e.Outcome != actual.Outcome)

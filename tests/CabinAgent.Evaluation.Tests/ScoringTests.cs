@@ -29,6 +29,14 @@ public class ScoringTests
     }
 
     [Fact]
+    public void Mismatches_show_text_as_written()
+    {
+        var s = Scoring.Score(Make("a", "MUSIC_PLAY", new JsonObject { ["song"] = "Don't Stop Believin'" }),
+            Published("MUSIC_PLAY", new JsonObject { ["song"] = "夜曲" }));
+        Assert.Equal(["parameters: expected {\"song\":\"Don't Stop Believin'\"}, got {\"song\":\"夜曲\"}"], s.Mismatches);
+    }
+
+    [Fact]
     public void Negative_case_passes_only_when_nothing_is_executed()
     {
         var negative = Make("n", null);
