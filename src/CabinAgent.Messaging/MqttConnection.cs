@@ -100,7 +100,7 @@ public sealed class MqttConnection : IAsyncDisposable
         {
             if (_client.IsConnected) return false;
             var (host, port) = MqttOptions.ParseBroker(_options.Broker);
-            var options = new MqttClientOptionsBuilder()
+            var builder = new MqttClientOptionsBuilder()
                 .WithTcpServer(host, port)
                 .WithClientId(_options.EffectiveClientId)
                 .WithProtocolVersion(MqttProtocolVersion.V500)
@@ -110,8 +110,12 @@ public sealed class MqttConnection : IAsyncDisposable
                 .WithWillTopic(_topics.Status)
                 .WithWillPayload(Encoding.UTF8.GetBytes(StatusPayload("offline")))
                 .WithWillRetain(true)
-                .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .Build();
+                .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+            if (_options.UseTls)
+                builder = builder.WithTlsOptions(BrokerTls.Build(_options, host));
+            if (!string.IsNullOrWhiteSpace(_options.Username))
+                builder = builder.WithCredentials(_options.Username, _options.ReadPassword());
+            var options = builder.Build();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(_options.ConnectTimeoutMs);
             await _client.ConnectAsync(options, timeout.Token).ConfigureAwait(false);

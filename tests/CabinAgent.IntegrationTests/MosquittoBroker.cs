@@ -14,8 +14,9 @@ public sealed class MosquittoBroker : IAsyncDisposable
     private readonly string _directory;
     private readonly string _config;
 
-    private MosquittoBroker(Process process, string directory, string config, int port)
+    private MosquittoBroker(Process process, string directory, string config, int port, System.Text.StringBuilder log)
     {
+        _log = log;
         _process = process;
         _directory = directory;
         _config = config;
@@ -23,6 +24,9 @@ public sealed class MosquittoBroker : IAsyncDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>What mosquitto wrote on stderr, for failure messages.</summary>
+    public string Log { get { lock (_log) return _log.ToString(); } }
     public string Url => $"mqtt://127.0.0.1:{Port}";
 
     public static string FindExecutable()
@@ -40,18 +44,22 @@ public sealed class MosquittoBroker : IAsyncDisposable
         var config = Path.Combine(directory, "mosquitto.conf");
         await File.WriteAllTextAsync(config, $"""
             listener {port} 127.0.0.1
-            allow_anonymous true
+            allow_anonymous {(extraConfig.Contains("password_file", StringComparison.Ordinal) ? "false" : "true")}
             persistence {(persistent ? "true" : "false")}
             persistence_location {directory}/
+            user {Environment.UserName}
             log_dest stderr
             {extraConfig}
             """.Replace("            ", ""));
-        var broker = new MosquittoBroker(Launch(config), directory, config, port);
+        var log = new System.Text.StringBuilder();
+        var broker = new MosquittoBroker(Launch(config, log), directory, config, port, log);
         await broker.WaitUntilListeningAsync();
         return broker;
     }
 
-    private static Process Launch(string config)
+    private readonly System.Text.StringBuilder _log;
+
+    private static Process Launch(string config, System.Text.StringBuilder log)
     {
         var process = Process.Start(new ProcessStartInfo(FindExecutable(), ["-c", config])
         {
@@ -59,6 +67,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         })!;
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         return process;
@@ -78,7 +87,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
     {
         await StopAsync();
         _process.Dispose();
-        _process = Launch(_config);
+        _process = Launch(_config, _log);
         await WaitUntilListeningAsync();
     }
 
@@ -88,7 +97,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
         while (deadline.Elapsed < TimeSpan.FromSeconds(10))
         {
             if (_process.HasExited)
-                throw new InvalidOperationException($"mosquitto exited with code {_process.ExitCode}");
+                throw new InvalidOperationException($"mosquitto exited with code {_process.ExitCode}: {Log}");
             try
             {
                 using var client = new TcpClient();
