@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${EVAL_OUT:-artifacts/eval}"
 mkdir -p "$out"
-run=(dotnet run --project src/CabinAgent.Host --no-launch-profile --)
+# Same configuration as scripts/test.sh builds, so nothing is rebuilt.
+run=(dotnet run --project src/CabinAgent.Host -c "${CONFIGURATION:-Release}" --no-launch-profile --)
 "${run[@]}" dataset validate eval/dev.jsonl eval/test.jsonl
 "${run[@]}" eval eval/test.jsonl --dry-run --report-lang en --report "$out/test-report.json" "$@" | tee "$out/test-report.txt"
