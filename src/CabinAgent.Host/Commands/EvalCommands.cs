@@ -205,7 +205,18 @@ public static class EvalCommands
         }
 
         var pipeline = services.GetRequiredService<UtterancePipeline>();
-        var safety = new ComposedSafetyFactory(services.GetRequiredService<ISafetyLayer>());
+        var agent = AgentComposition.Options<AgentOptions>(services);
+        ICaseSafetyFactory safety;
+        try
+        {
+            safety = new PerCaseSafetyFactory(SafetyOptions.Load(agent.ResolveConfigPath(SafetyModule.OptionsFile)),
+                EmergencyDetector.Load(agent.ResolveConfigPath(SafetyModule.PhrasesFile)), catalog);
+        }
+        catch (Exception ex) when (ex is SafetyConfigException or IOException or CatalogException)
+        {
+            await Console.Error.WriteLineAsync($"eval: safety configuration: {ex.Message}");
+            return (CliSupport.ExitUsage, null);
+        }
         var executor = new PipelineCaseExecutor(catalog, services.GetRequiredService<CommandSchema>(), pipeline.Tiers, safety,
             services.GetRequiredService<IAgentOutput>(), services.GetRequiredService<PipelineOptions>(),
             services.GetRequiredService<ILoggerFactory>());
@@ -316,23 +327,44 @@ public static class EvalCommands
     }
 
     /// <summary>
-    /// The composition's safety layer, shared by every case. It exists only until the safety layer with telemetry input
-    /// lands on main: then each case gets a fresh <c>SafetyLayer</c> with its <c>vehicle_state</c> applied (ApplySnapshot)
-    /// and its alerts recorded, and this class goes.
+    /// A fresh <see cref="SafetyLayer"/> per case, from the same configuration files as the daemon's, so no pending
+    /// confirmation or alert hold leaks from one case into the next.
     /// </summary>
-    private sealed class ComposedSafetyFactory(ISafetyLayer layer) : ICaseSafetyFactory, ICaseSafety
+    private sealed class PerCaseSafetyFactory(SafetyOptions options, EmergencyDetector detector, ActionCatalog catalog) : ICaseSafetyFactory
     {
-        public string Description =>
-            $"{layer.GetType().Name} (shared; vehicle_state NOT applied, alerts NOT observed: no telemetry input on main yet)";
+        public string Description => "SafetyLayer, fresh per case, vehicle_state applied";
 
-        public bool AppliesVehicleState => false;
+        public bool AppliesVehicleState => true;
+
+        public ICaseSafety Create()
+        {
+            var outbox = new RecordingOutbox();
+            return new CaseSafety(new SafetyLayer(options, detector, catalog, outbox, TimeProvider.System), outbox);
+        }
+    }
+
+    private sealed class CaseSafety(SafetyLayer layer, RecordingOutbox outbox) : ICaseSafety
+    {
+        private static readonly TimeSpan TelemetryInterval = TimeSpan.FromMilliseconds(250);
+        private System.Text.Json.Nodes.JsonObject _state = [];
+        private DateTimeOffset _at;
 
         public ISafetyLayer Layer => layer;
 
-        public ICaseSafety Create() => this;
+        public void ApplyVehicleState(System.Text.Json.Nodes.JsonObject state, DateTimeOffset at)
+        {
+            _state = state;
+            _at = at;
+            layer.ApplySnapshot(state, at);
+        }
 
-        public void ApplyVehicleState(System.Text.Json.Nodes.JsonObject state, DateTimeOffset at) { }
-
-        public IReadOnlyList<string> RaisedAlerts(DateTimeOffset until) => [];
+        public IReadOnlyList<string> RaisedAlerts(DateTimeOffset until)
+        {
+            // Telemetry keeps arriving (the state holds) while hold times run out: a single snapshot would go stale
+            // (speed is fresh for 2 s) before the 3 s overspeed hold ends.
+            for (var t = _at + TelemetryInterval; t <= until; t += TelemetryInterval)
+                layer.ApplySnapshot(_state, t);
+            return outbox.Alerts.Select(a => a.Kind).Distinct().ToList();
+        }
     }
 }
