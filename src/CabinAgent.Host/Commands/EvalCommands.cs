@@ -209,8 +209,7 @@ public static class EvalCommands
         ICaseSafetyFactory safety;
         try
         {
-            safety = new PerCaseSafetyFactory(SafetyOptions.Load(agent.ResolveConfigPath(SafetyModule.OptionsFile)),
-                EmergencyDetector.Load(agent.ResolveConfigPath(SafetyModule.PhrasesFile)), catalog);
+            safety = SafetyLayerCaseFactory.Load(agent.ResolveConfigPath(), catalog);
         }
         catch (Exception ex) when (ex is SafetyConfigException or IOException or CatalogException)
         {
@@ -324,47 +323,5 @@ public static class EvalCommands
             }
         }
         return relative;
-    }
-
-    /// <summary>
-    /// A fresh <see cref="SafetyLayer"/> per case, from the same configuration files as the daemon's, so no pending
-    /// confirmation or alert hold leaks from one case into the next.
-    /// </summary>
-    private sealed class PerCaseSafetyFactory(SafetyOptions options, EmergencyDetector detector, ActionCatalog catalog) : ICaseSafetyFactory
-    {
-        public string Description => "SafetyLayer, fresh per case, vehicle_state applied";
-
-        public bool AppliesVehicleState => true;
-
-        public ICaseSafety Create()
-        {
-            var outbox = new RecordingOutbox();
-            return new CaseSafety(new SafetyLayer(options, detector, catalog, outbox, TimeProvider.System), outbox);
-        }
-    }
-
-    private sealed class CaseSafety(SafetyLayer layer, RecordingOutbox outbox) : ICaseSafety
-    {
-        private static readonly TimeSpan TelemetryInterval = TimeSpan.FromMilliseconds(250);
-        private System.Text.Json.Nodes.JsonObject _state = [];
-        private DateTimeOffset _at;
-
-        public ISafetyLayer Layer => layer;
-
-        public void ApplyVehicleState(System.Text.Json.Nodes.JsonObject state, DateTimeOffset at)
-        {
-            _state = state;
-            _at = at;
-            layer.ApplySnapshot(state, at);
-        }
-
-        public IReadOnlyList<string> RaisedAlerts(DateTimeOffset until)
-        {
-            // Telemetry keeps arriving (the state holds) while hold times run out: a single snapshot would go stale
-            // (speed is fresh for 2 s) before the 3 s overspeed hold ends.
-            for (var t = _at + TelemetryInterval; t <= until; t += TelemetryInterval)
-                layer.ApplySnapshot(_state, t);
-            return outbox.Alerts.Select(a => a.Kind).Distinct().ToList();
-        }
     }
 }
