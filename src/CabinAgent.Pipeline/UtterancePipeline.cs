@@ -158,6 +158,7 @@ public sealed class UtterancePipeline
                 record.Tier = "safety";
                 record.Explanation = $"emergency phrase '{emergency.MatchedPhrase}'";
                 await PublishAsync(record, stage, emergency.Command, ct).ConfigureAwait(false);
+                _safety.RecordEmergencyLatency(record.Id, Stopwatch.GetElapsedTime(admission.Start));
                 return;
             case ConfirmationAnswered answer:
                 record.Tier = "safety";

@@ -33,6 +33,7 @@ internal static class RunCommand
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>(
             Microsoft.Extensions.Logging.Console.ConsoleFormatterNames.Systemd, o => o.IncludeScopes = true);
         builder.Services.AddCabinAgent(builder.Configuration);
+        builder.Services.AddHostedService<SafetyService>();
         builder.Services.AddHostedService<AgentService>();
         builder.Services.AddOptions<ObservabilityOptions>().Bind(builder.Configuration.GetSection(ObservabilityOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ObservabilityOptions>>(new SectionValidator<ObservabilityOptions>(ObservabilityOptions.Section));
