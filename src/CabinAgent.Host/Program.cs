@@ -11,5 +11,7 @@ var root = new RootCommand("CabinAgent: in-vehicle voice commands → validated,
     IntentsCommands.Create(),
     ModelsCommand.Create(),
     SafetyCommands.Replay(),
+    EvalCommands.Eval(),
+    EvalCommands.Dataset(),
 };
 return await root.Parse(args).InvokeAsync();
