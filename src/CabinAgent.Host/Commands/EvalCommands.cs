@@ -175,7 +175,11 @@ public static class EvalCommands
             ["Agent:Tiers"] = request.Tier, ["Mqtt:OutboxPath"] = outbox, ["Mqtt:AckTimeoutMs"] = "0",
         };
         if (broker is not null) overrides["Mqtt:Broker"] = broker.Url;
-        if (modelPath is not null) overrides["Llm:ModelPath"] = Path.GetFullPath(modelPath);
+        if (modelPath is not null)
+        {
+            overrides["Llm:ModelPath"] = Path.GetFullPath(modelPath);
+            overrides["Llm:Required"] = "true";
+        }
 
         await using var services = CliSupport.BuildAgent(AgentComposition.BuildConfiguration(request.ConfigFile, overrides), request.Verbose,
             s => { if (request.DryRun) s.UseDryRunOutput(); });
@@ -192,12 +196,6 @@ public static class EvalCommands
             return (CliSupport.ExitUsage, null);
         }
 
-        var tiers = services.GetServices<IUnderstandingTier>().ToList();
-        if (modelPath is not null && !tiers.Any(t => t.Name == "llm"))
-        {
-            await Console.Error.WriteLineAsync("eval: --model needs the LLM tier, and this build has none registered (it is not on main yet)");
-            return (CliSupport.ExitUsage, null);
-        }
         if (broker is not null)
         {
             await services.GetRequiredService<MqttAgentOutput>().StartAsync(ct);
