@@ -12,8 +12,10 @@ public sealed class ActionCatalog
     private readonly Dictionary<string, ActionDefinition> _byName;
 
     public ActionCatalog(string vehicleTopicPrefix, IReadOnlyList<ActionDefinition> actions,
-        IReadOnlyDictionary<string, Dictionary<string, string>>? labels = null)
+        IReadOnlyDictionary<string, Dictionary<string, string>>? labels = null,
+        IReadOnlyDictionary<string, Dictionary<string, string>>? messages = null)
     {
+        Messages = messages ?? new Dictionary<string, Dictionary<string, string>>();
         TopicPrefix = vehicleTopicPrefix;
         Actions = actions;
         Labels = labels ?? new Dictionary<string, Dictionary<string, string>>();
@@ -32,6 +34,17 @@ public sealed class ActionCatalog
 
     /// <summary>How enum values are spoken: value → language → words (<c>gas_station</c> → 加油站).</summary>
     public IReadOnlyDictionary<string, Dictionary<string, string>> Labels { get; }
+
+    /// <summary>What the agent says when there is no command: key (<c>not_understood</c>, …) → language → text.</summary>
+    public IReadOnlyDictionary<string, Dictionary<string, string>> Messages { get; }
+
+    /// <summary>Keys every catalog must define in <c>messages</c>.</summary>
+    public static readonly IReadOnlyList<string> RequiredMessages = ["not_understood", "rejected", "error"];
+
+    public string Message(string key, string lang) =>
+        Messages.TryGetValue(key, out var byLang) && (byLang.TryGetValue(lang, out var text) || byLang.TryGetValue("zh", out text))
+            ? text
+            : throw new CatalogException($"message '{key}' is not in the catalog");
 
     public string Speak(string value, string lang) =>
         Labels.TryGetValue(value, out var byLang) && byLang.TryGetValue(lang, out var words) ? words : value;
@@ -64,7 +77,12 @@ public sealed class ActionCatalog
             throw new CatalogException($"{sourceName}: no actions defined");
         foreach (var action in file.Actions)
             action.Validate();
-        return new ActionCatalog(file.TopicPrefix ?? "vehicle/{vehicle_id}", file.Actions, file.Labels);
+        foreach (var key in RequiredMessages)
+        {
+            if (file.Messages is null || !file.Messages.TryGetValue(key, out var byLang) || !byLang.ContainsKey("zh") || !byLang.ContainsKey("en"))
+                throw new CatalogException($"{sourceName}: messages.{key} needs both 'zh' and 'en'");
+        }
+        return new ActionCatalog(file.TopicPrefix ?? "vehicle/{vehicle_id}", file.Actions, file.Labels, file.Messages);
     }
 }
 
@@ -87,12 +105,12 @@ public sealed class ActionDefinition
 {
     public required string Name { get; init; }
     public required string Category { get; init; }
-    public string Description { get; init; } = "";
+    public string Description { get; set; } = "";
 
     /// <summary>Topic suffix below the vehicle prefix, e.g. <c>cmd/media</c>. One topic per domain.</summary>
     public required string Topic { get; init; }
 
-    public IReadOnlyList<ParameterDefinition> Parameters { get; init; } = [];
+    public IReadOnlyList<ParameterDefinition> Parameters { get; set; } = [];
 
     /// <summary>Spoken response templates by language; <c>{param}</c> placeholders are filled from parameters.</summary>
     public required IReadOnlyDictionary<string, string> Responses { get; init; }
@@ -152,7 +170,7 @@ public sealed class ParameterDefinition
     /// </summary>
     public bool Span { get; init; }
 
-    public string Description { get; init; } = "";
+    public string Description { get; set; } = "";
 
     internal void Validate(string action)
     {
@@ -176,6 +194,7 @@ internal sealed class CatalogFile
     public string? TopicPrefix { get; init; }
     public List<ActionDefinition>? Actions { get; init; }
     public Dictionary<string, Dictionary<string, string>>? Labels { get; init; }
+    public Dictionary<string, Dictionary<string, string>>? Messages { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,

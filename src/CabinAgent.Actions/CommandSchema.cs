@@ -141,8 +141,7 @@ public sealed class CommandSchema
 
     private static string Describe(NJsonSchema.Validation.ValidationError error)
     {
-        var path = string.IsNullOrEmpty(error.Path) ? "#" : error.Path;
-        var where = error.Property is null ? path : $"{path} ({error.Property})";
+        var where = string.IsNullOrEmpty(error.Path) ? "#/" + error.Property : error.Path;
         return string.Create(CultureInfo.InvariantCulture, $"{where}: {error.Kind}");
     }
 }

@@ -1,0 +1,89 @@
+using System.CommandLine;
+using System.Text;
+using CabinAgent.Host.Composition;
+using CabinAgent.Host.Replay;
+using CabinAgent.Messaging;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CabinAgent.Host.Commands;
+
+/// <summary><c>cabin-agent replay INPUT.jsonl …</c>: recorded utterances through the real pipeline, for integrators.</summary>
+internal static class ReplayCommand
+{
+    public static Command Create()
+    {
+        var inputs = new Argument<string[]>("inputs")
+        {
+            Description = "JSONL files of {\"id\", \"text\", \"lang\"?, \"vehicle_state\"?} lines ('-' for stdin)",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var output = new Option<string?>("--output", "-o") { Description = "Write output lines here instead of stdout" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Publish nothing; topics are still resolved" };
+        var broker = new Option<string?>("--broker") { Description = "mqtt://HOST:PORT; without it an embedded broker is started in-process" };
+        var tier = new Option<string>("--tier") { Description = "Which tiers may understand", DefaultValueFactory = _ => "auto" };
+        tier.AcceptOnlyFromAmong("auto", "deterministic", "llm");
+        var config = new Option<string?>("--config") { Description = "Extra configuration JSON file" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Information-level logs on stderr" };
+
+        var command = new Command("replay", "Replay recorded utterances through the pipeline; one JSON line out per line in")
+        {
+            inputs, output, dryRun, broker, tier, config, verbose,
+        };
+        command.SetAction((parse, ct) => RunAsync(
+            parse.GetValue(inputs)!, parse.GetValue(output), parse.GetValue(dryRun), parse.GetValue(broker),
+            parse.GetValue(tier)!, parse.GetValue(config), parse.GetValue(verbose), ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string[] inputs, string? outputPath, bool dryRun, string? brokerUrl,
+        string tier, string? configFile, bool verbose, CancellationToken ct)
+    {
+        foreach (var input in inputs)
+        {
+            if (input != "-" && !File.Exists(input))
+            {
+                await Console.Error.WriteLineAsync($"replay: input not found: {input}");
+                return CliSupport.ExitUsage;
+            }
+        }
+
+        await using var embedded = !dryRun && brokerUrl is null ? await EmbeddedBroker.StartAsync() : null;
+        var overrides = new Dictionary<string, string?> { ["Agent:Tiers"] = tier };
+        if (embedded is not null) overrides["Mqtt:Broker"] = embedded.Url;
+        else if (brokerUrl is not null) overrides["Mqtt:Broker"] = brokerUrl;
+
+        await using var services = CliSupport.BuildAgent(AgentComposition.BuildConfiguration(configFile, overrides), verbose,
+            s => { if (dryRun) s.UseDryRunOutput(); });
+        if (!CliSupport.TryStart(services, Console.Error))
+            return CliSupport.ExitUsage;
+
+        if (!dryRun)
+        {
+            var connection = services.GetRequiredService<MqttConnection>();
+            try
+            {
+                await connection.ConnectAsync(ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                await Console.Error.WriteLineAsync($"replay: cannot reach the broker {overrides.GetValueOrDefault("Mqtt:Broker") ?? "(configured)"}: {ex.Message}");
+                return CliSupport.ExitBrokerUnreachable;
+            }
+        }
+
+        var runner = new ReplayRunner(services.GetRequiredService<Pipeline.UtterancePipeline>());
+        await using var output = outputPath is null
+            ? new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false }
+            : new StreamWriter(outputPath, append: false, new UTF8Encoding(false));
+        foreach (var input in inputs)
+        {
+            using var reader = input == "-"
+                ? new StreamReader(Console.OpenStandardInput(), Encoding.UTF8)
+                : new StreamReader(input, Encoding.UTF8);
+            await runner.RunAsync(ReplayInput.Read(reader, input), output, ct);
+        }
+        await output.FlushAsync(ct);
+        await Console.Error.WriteLineAsync(runner.Summary.Format());
+        return CliSupport.ExitOk;
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CabinAgent.Messaging;
+using CabinAgent.Pipeline;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CabinAgent.Host.Daemon;
+
+/// <summary>
+/// The daemon's main loop: keeps the broker session, takes transcripts from the transcript topic and runs
+/// each through the pipeline. Utterances are processed concurrently (bounded), so an emergency phrase is
+/// never stuck behind a slow model decode.
+/// </summary>
+internal sealed class AgentService(
+    MqttConnection connection,
+    TopicMap topics,
+    UtterancePipeline pipeline,
+    ILogger<AgentService> logger) : BackgroundService
+{
+    private const int MaxInFlight = 8;
+    private readonly SemaphoreSlim _inFlight = new(MaxInFlight, MaxInFlight);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await connection.SubscribeAsync(topics.Transcript, message => OnTranscriptAsync(message, stoppingToken), stoppingToken);
+        try
+        {
+            await connection.ConnectAsync(stoppingToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Degraded start: the safety layer and the pipeline are up; commands wait for the broker.
+            logger.LogWarning("Broker unreachable at start-up ({Error}); retrying in the background", ex.Message);
+            connection.StartInBackground();
+        }
+        logger.LogInformation("Listening for transcripts on {Topic}; tiers: {Tiers}", topics.Transcript,
+            string.Join(" → ", pipeline.Tiers.Select(t => t.Name)));
+        await Task.Delay(Timeout.Infinite, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    private async Task OnTranscriptAsync(InboundMessage message, CancellationToken ct)
+    {
+        var input = ParseTranscript(message);
+        await _inFlight.WaitAsync(ct);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await pipeline.ProcessAsync(input, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+            }
+            finally
+            {
+                _inFlight.Release();
+            }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// A transcript is either plain UTF-8 text or <c>{"id", "text", "lang"}</c>. Anything unreadable still
+    /// becomes an utterance, so the pipeline rejects it with a reason and it shows in the records and metrics.
+    /// </summary>
+    internal static UtteranceInput ParseTranscript(InboundMessage message)
+    {
+        if (!TranscriptValidator.TryDecode(message.Payload, out var text, out var reason))
+            return new UtteranceInput(UtteranceInput.NewId(), null, null, message.ReceivedTimestamp, DecodeError: reason);
+        if (text.TrimStart().StartsWith('{'))
+        {
+            try
+            {
+                if (JsonNode.Parse(text) is JsonObject obj)
+                {
+                    var id = obj["id"] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length is > 0 and <= 128
+                        ? s : UtteranceInput.NewId();
+                    var body = obj["text"] is JsonValue tv && tv.TryGetValue<string>(out var t) ? t : null;
+                    var lang = obj["lang"] is JsonValue lv && lv.TryGetValue<string>(out var l) ? l : null;
+                    return new UtteranceInput(id, body, lang, message.ReceivedTimestamp);
+                }
+            }
+            catch (JsonException)
+            {
+                // Not JSON after all: treat it as text.
+            }
+        }
+        return new UtteranceInput(UtteranceInput.NewId(), text, null, message.ReceivedTimestamp);
+    }
+}

@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Text;
+
+namespace CabinAgent.Pipeline;
+
+/// <summary>
+/// Decides whether a transcript is something the understanding tiers should see at all.
+/// Every rejection carries a reason a person can act on.
+/// </summary>
+public static class TranscriptValidator
+{
+    public const int MaxLength = 1000;
+
+    public static readonly IReadOnlySet<string> SupportedLanguages = new HashSet<string>(StringComparer.Ordinal) { "zh", "en" };
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Decodes transcript bytes strictly; invalid UTF-8 is a rejection, not a replacement character.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> bytes, out string text, out string? reason)
+    {
+        try
+        {
+            text = StrictUtf8.GetString(bytes);
+            reason = null;
+            return true;
+        }
+        catch (DecoderFallbackException)
+        {
+            text = "";
+            reason = "transcript is not valid UTF-8";
+            return false;
+        }
+    }
+
+    /// <summary>Returns null when the transcript may go on, else why not.</summary>
+    public static string? Check(string? text, string? lang)
+    {
+        if (lang is not null && lang != "auto" && !SupportedLanguages.Contains(lang))
+            return $"unsupported language '{Truncate(lang)}' (supported: zh, en)";
+        if (string.IsNullOrWhiteSpace(text))
+            return "empty transcript";
+        if (text.Length > MaxLength)
+            return $"transcript too long ({text.Length} characters, limit {MaxLength})";
+
+        var letters = 0;
+        var zhOrEnLetters = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsHighSurrogate(c))
+            {
+                if (i + 1 >= text.Length || !char.IsLowSurrogate(text[i + 1]))
+                    return "transcript contains invalid text (unpaired surrogate)";
+                i++;
+                continue;
+            }
+            if (char.IsLowSurrogate(c))
+                return "transcript contains invalid text (unpaired surrogate)";
+            if (c == '\uFFFD')
+                return "transcript contains invalid text (replacement character: it was not valid UTF-8)";
+            var category = char.GetUnicodeCategory(c);
+            if (category is UnicodeCategory.Control && !char.IsWhiteSpace(c))
+                return $"transcript contains binary data (control character U+{(int)c:X4})";
+            if (category is UnicodeCategory.Format or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned)
+                continue;
+            if (char.IsLetter(c))
+            {
+                letters++;
+                if (IsCjk(c) || char.IsAsciiLetter(c))
+                    zhOrEnLetters++;
+            }
+        }
+        if (letters > 0 && zhOrEnLetters == 0)
+            return "unsupported language (neither Chinese nor English)";
+        return null;
+    }
+
+    /// <summary>
+    /// The language of a transcript when none was given. Han characters are weighed against English words,
+    /// and a tie goes to the language the sentence starts in: "播放 Taylor Swift 的 Love Story" is Chinese,
+    /// "play 晴天 by Jay Chou" is English.
+    /// </summary>
+    public static string DetectLanguage(string text)
+    {
+        int han = 0, englishWords = 0;
+        char first = '\0';
+        var inWord = false;
+        foreach (var c in text)
+        {
+            var isHan = IsCjk(c);
+            var isLatin = char.IsAsciiLetter(c);
+            if (first == '\0' && (isHan || isLatin)) first = c;
+            if (isHan) han++;
+            if (isLatin && !inWord) englishWords++;
+            inWord = isLatin;
+        }
+        if (han == 0) return englishWords > 0 ? "en" : "zh";
+        if (englishWords == 0 || han >= englishWords) return "zh";
+        return IsCjk(first) ? "zh" : "en";
+    }
+
+    internal static bool IsCjk(char c) => c is >= '\u4E00' and <= '\u9FFF' or >= '\u3400' and <= '\u4DBF' or >= '\uF900' and <= '\uFAFF';
+
+    private static string Truncate(string s) => s.Length <= 16 ? s : s[..16] + "…";
+}

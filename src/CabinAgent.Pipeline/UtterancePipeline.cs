@@ -1,0 +1,297 @@
+using System.Diagnostics;
+using CabinAgent.Actions;
+using CabinAgent.Safety;
+using CabinAgent.Understanding;
+using Microsoft.Extensions.Logging;
+
+namespace CabinAgent.Pipeline;
+
+/// <summary>
+/// Transcript in → validation → safety pre-check (emergency phrases, pending confirmations) → understanding
+/// tiers → command from the catalog → schema validation → safety gate → publish.
+/// Every utterance ends in exactly one outcome (see <see cref="Outcomes"/>); nothing reaches an action
+/// topic unless it passed the schema and the gate. Safe to call concurrently: an emergency is never
+/// queued behind a model decode, and it cancels any decode in flight.
+/// </summary>
+public sealed class UtterancePipeline
+{
+    private readonly ActionCatalog _catalog;
+    private readonly CommandSchema _schema;
+    private readonly IReadOnlyList<IUnderstandingTier> _tiers;
+    private readonly ISafetyLayer _safety;
+    private readonly IAgentOutput _output;
+    private readonly TimeProvider _time;
+    private readonly PipelineMetrics? _metrics;
+    private readonly ILogger _logger;
+    private readonly PipelineOptions _options;
+    private CancellationTokenSource _preemption = new();
+
+    public UtterancePipeline(
+        ActionCatalog catalog,
+        CommandSchema schema,
+        IEnumerable<IUnderstandingTier> tiers,
+        ISafetyLayer safety,
+        IAgentOutput output,
+        PipelineOptions options,
+        ILogger<UtterancePipeline> logger,
+        TimeProvider? time = null,
+        PipelineMetrics? metrics = null)
+    {
+        _catalog = catalog;
+        _schema = schema;
+        _safety = safety;
+        _output = output;
+        _options = options;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _metrics = metrics;
+        _tiers = SelectTiers(tiers.ToList(), options.Tiers);
+    }
+
+    /// <summary>The tiers in the order they are tried.</summary>
+    public IReadOnlyList<IUnderstandingTier> Tiers => _tiers;
+
+    private static List<IUnderstandingTier> SelectTiers(List<IUnderstandingTier> tiers, TierMode mode)
+    {
+        var selected = mode switch
+        {
+            TierMode.Deterministic => tiers.Where(t => t.Name == "deterministic").ToList(),
+            TierMode.Llm => tiers.Where(t => t.Name == "llm").ToList(),
+            _ => tiers,
+        };
+        if (selected.Count == 0 && mode != TierMode.Auto)
+            throw new InvalidOperationException($"tier mode '{mode.ToString().ToLowerInvariant()}' needs that tier configured");
+        return selected;
+    }
+
+    public async Task<UtteranceRecord> ProcessAsync(UtteranceInput input, CancellationToken cancellationToken = default)
+    {
+        var start = input.ReceivedTimestamp ?? Stopwatch.GetTimestamp();
+        var record = new UtteranceRecord { Id = input.Id, Text = input.Text };
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["UtteranceId"] = input.Id });
+        var stage = new StageClock(record, start);
+        try
+        {
+            await RunAsync(input, record, stage, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            // One utterance's failure must never take the agent down.
+            _logger.LogError(ex, "Utterance failed in the pipeline");
+            record.Outcome = Outcomes.Error;
+            record.Error = $"internal error: {ex.GetType().Name}: {ex.Message}";
+            await TrySayAsync(record, "error", _catalog.Message("error", record.Lang), cancellationToken).ConfigureAwait(false);
+        }
+        record.LatencyMs["total"] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        _metrics?.Record(record);
+        _logger.LogInformation("Utterance {Outcome} tier={Tier} action={Action} total={TotalMs:F1}ms{Reason}",
+            record.Outcome, record.Tier ?? "-", record.Command?.Action ?? "-", record.LatencyMs["total"],
+            record.Error is null ? "" : " reason=" + record.Error);
+        return record;
+    }
+
+    private async Task RunAsync(UtteranceInput input, UtteranceRecord record, StageClock stage, CancellationToken ct)
+    {
+        var invalid = input.DecodeError ?? TranscriptValidator.Check(input.Text, input.Lang);
+        var text = input.Text?.Trim() ?? "";
+        record.Lang = input.Lang is "zh" or "en" ? input.Lang
+            : text.Length > 0 ? TranscriptValidator.DetectLanguage(text) : _options.DefaultLang;
+        stage.Mark("validate");
+        if (invalid is not null)
+        {
+            record.Outcome = Outcomes.Rejected;
+            record.Error = invalid;
+            if (!string.IsNullOrWhiteSpace(input.Text) || input.DecodeError is not null)
+                await TrySayAsync(record, "rejected", _catalog.Message("rejected", record.Lang), ct).ConfigureAwait(false);
+            return;
+        }
+
+        var preCheck = _safety.PreCheck(record.Id, text, record.Lang, _time.GetUtcNow());
+        stage.Mark("safety");
+        switch (preCheck)
+        {
+            case EmergencyDetected emergency:
+                // The driver's life outranks whatever the model is thinking about.
+                Interlocked.Exchange(ref _preemption, new CancellationTokenSource()).Cancel();
+                record.Tier = "safety";
+                record.Explanation = $"emergency phrase '{emergency.MatchedPhrase}'";
+                await PublishAsync(record, stage, emergency.Command, ct).ConfigureAwait(false);
+                return;
+            case ConfirmationAnswered answer:
+                record.Tier = "safety";
+                record.Explanation = "answer to a pending confirmation";
+                if (answer.Command is null)
+                {
+                    record.Outcome = Outcomes.Cancelled;
+                    record.Error = "the driver declined the pending command";
+                    await TrySayAsync(record, "confirmation", answer.Spoken, ct).ConfigureAwait(false);
+                    return;
+                }
+                await PublishAsync(record, stage, answer.Command, ct, spokenOverride: answer.Spoken).ConfigureAwait(false);
+                return;
+        }
+
+        var utterance = new Utterance(record.Id, text, input.Lang is "zh" or "en" ? input.Lang : null);
+        Understood? understood = null;
+        foreach (var tier in _tiers)
+        {
+            var result = await UnderstandAsync(tier, utterance, ct).ConfigureAwait(false);
+            stage.Mark(tier.Name);
+            if (result.Details is not null) record.TierDetails[tier.Name] = result.Details;
+            if (result is Understood u)
+            {
+                understood = u;
+                record.Tier = tier.Name;
+                record.Explanation = result.Explanation;
+                break;
+            }
+            if (result is TierFailed failed)
+            {
+                record.Tier = tier.Name;
+                record.Outcome = Outcomes.Error;
+                record.Error = $"{tier.Name} tier failed: {failed.Reason}";
+                record.Explanation = result.Explanation;
+                await TrySayAsync(record, "error", _catalog.Message("error", record.Lang), ct).ConfigureAwait(false);
+                return;
+            }
+            record.TierReasons.Add($"{tier.Name}: {((NotUnderstood)result).Reason}");
+        }
+
+        if (understood is null)
+        {
+            record.Outcome = Outcomes.NotUnderstood;
+            record.Error = record.TierReasons.Count > 0 ? string.Join("; ", record.TierReasons) : "no understanding tier configured";
+            await TrySayAsync(record, "not_understood", _catalog.Message("not_understood", record.Lang), ct).ConfigureAwait(false);
+            return;
+        }
+
+        record.Lang = understood.Lang is "zh" or "en" ? understood.Lang : record.Lang;
+        if (!_catalog.TryGet(understood.Action, out var action))
+        {
+            // A tier can be wrong; the catalog is the authority on what exists.
+            record.Outcome = Outcomes.Rejected;
+            record.Error = $"action '{Printable(understood.Action)}' is not in the catalog";
+            await TrySayAsync(record, "rejected", _catalog.Message("rejected", record.Lang), ct).ConfigureAwait(false);
+            return;
+        }
+        var command = new VehicleCommand
+        {
+            Action = action.Name,
+            Parameters = understood.Parameters,
+            Response = ResponseRenderer.Render(_catalog, action, understood.Parameters, record.Lang),
+            Confidence = Math.Round(Math.Clamp(understood.Confidence, 0, 1), 4),
+            RequiresConfirmation = action.RequiresConfirmation,
+        };
+
+        var gate = _safety.Gate(command, record.Id, record.Lang, _time.GetUtcNow());
+        stage.Mark("gate");
+        switch (gate)
+        {
+            case GateRefuse refuse:
+                record.Command = command;
+                record.Outcome = Outcomes.Refused;
+                record.GateRule = refuse.Rule;
+                record.Error = $"refused by safety rule {refuse.Rule}: {refuse.Reason}";
+                await TrySayAsync(record, "refusal", refuse.Spoken, ct).ConfigureAwait(false);
+                return;
+            case GateAskConfirmation ask:
+                record.Command = ask.Command;
+                record.Outcome = Outcomes.ConfirmationRequested;
+                if (await ValidateOrRejectAsync(record, ask.Command, ct).ConfigureAwait(false))
+                    await TrySayAsync(record, "confirmation", ask.Spoken, ct).ConfigureAwait(false);
+                return;
+            case GateAllow allow:
+                record.GateNotes.AddRange(allow.Notes);
+                await PublishAsync(record, stage, allow.Command, ct).ConfigureAwait(false);
+                return;
+        }
+    }
+
+    private async Task<TierResult> UnderstandAsync(IUnderstandingTier tier, Utterance utterance, CancellationToken ct)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, Volatile.Read(ref _preemption).Token);
+        try
+        {
+            return await tier.UnderstandAsync(utterance, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return new TierFailed("preempted by an emergency");
+        }
+    }
+
+    /// <summary>Schema check, then publish on the action topic and say the response.</summary>
+    private async Task PublishAsync(UtteranceRecord record, StageClock stage, VehicleCommand command, CancellationToken ct,
+        string? spokenOverride = null)
+    {
+        record.Command = command;
+        var valid = await ValidateOrRejectAsync(record, command, ct).ConfigureAwait(false);
+        stage.Mark("schema");
+        if (!valid)
+            return;
+
+        var action = _catalog.Get(command.Action);
+        var outgoing = new OutgoingCommand(UtteranceInput.NewId(), record.Id, record.Tier ?? "none", record.Lang, action, command);
+        try
+        {
+            record.Topic = await _output.PublishCommandAsync(outgoing, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            _logger.LogError(ex, "Publishing {Action} failed", command.Action);
+            record.Outcome = Outcomes.Error;
+            record.Error = $"publish failed: {ex.Message}";
+            await TrySayAsync(record, "error", _catalog.Message("error", record.Lang), ct).ConfigureAwait(false);
+            return;
+        }
+        stage.Mark("publish");
+        record.CommandId = outgoing.CommandId;
+        record.Outcome = Outcomes.Published;
+        await TrySayAsync(record, "command", spokenOverride ?? command.Response, ct).ConfigureAwait(false);
+    }
+
+    private async Task<bool> ValidateOrRejectAsync(UtteranceRecord record, VehicleCommand command, CancellationToken ct)
+    {
+        var errors = _schema.Validate(command);
+        if (errors.Count == 0)
+            return true;
+        record.Outcome = Outcomes.Rejected;
+        record.Error = "schema: " + string.Join("; ", errors);
+        _logger.LogWarning("Command {Action} failed schema validation: {Errors}", command.Action, record.Error);
+        await TrySayAsync(record, "rejected", _catalog.Message("rejected", record.Lang), ct).ConfigureAwait(false);
+        return false;
+    }
+
+    private async Task TrySayAsync(UtteranceRecord record, string kind, string text, CancellationToken ct)
+    {
+        record.Spoken = text;
+        try
+        {
+            await _output.SayAsync(new SpokenMessage(record.Id, kind, record.Lang, text), ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // The record keeps what should have been said; losing the voice prompt is logged, not fatal.
+            _logger.LogWarning(ex, "Could not deliver the spoken response");
+        }
+    }
+
+    private static string Printable(string s) => s.Length <= 40 ? s : s[..40] + "…";
+
+    /// <summary>Records per-stage durations as the pipeline moves on.</summary>
+    private sealed class StageClock(UtteranceRecord record, long start)
+    {
+        private long _last = start;
+
+        public void Mark(string stage)
+        {
+            var now = Stopwatch.GetTimestamp();
+            record.LatencyMs[stage] = Stopwatch.GetElapsedTime(_last, now).TotalMilliseconds;
+            _last = now;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System.Text.Json.Nodes;
+using CabinAgent.Actions;
+
+namespace CabinAgent.Pipeline;
+
+/// <summary>Something the driver said, entering the pipeline.</summary>
+/// <param name="Id">Utterance id; generated when the source has none.</param>
+/// <param name="Lang"><c>zh</c>, <c>en</c>, <c>auto</c> or null; anything else is rejected.</param>
+/// <param name="ReceivedTimestamp">
+/// <see cref="System.Diagnostics.Stopwatch"/> timestamp of receipt (end of speech, or arrival on the bus);
+/// latencies are measured from here. Null means "now".
+/// </param>
+/// <param name="DecodeError">Set when the source could not even decode the transcript (e.g. invalid UTF-8).</param>
+public sealed record UtteranceInput(string Id, string? Text, string? Lang = null, long? ReceivedTimestamp = null, string? DecodeError = null)
+{
+    public static string NewId() => Guid.CreateVersion7().ToString("N");
+}
+
+/// <summary>The one outcome every utterance gets.</summary>
+public static class Outcomes
+{
+    /// <summary>A command went out on its action topic.</summary>
+    public const string Published = "published";
+    /// <summary>Bad input (empty, too long, binary, unsupported language) or an invalid command.</summary>
+    public const string Rejected = "rejected";
+    /// <summary>No tier understood it; the driver is asked to rephrase.</summary>
+    public const string NotUnderstood = "not_understood";
+    /// <summary>The safety gate refused the command.</summary>
+    public const string Refused = "refused";
+    /// <summary>The command waits for the driver's yes or no.</summary>
+    public const string ConfirmationRequested = "confirmation_requested";
+    /// <summary>The driver said no to a pending confirmation.</summary>
+    public const string Cancelled = "cancelled";
+    /// <summary>Something failed on the way (model error, publish failure).</summary>
+    public const string Error = "error";
+}
+
+/// <summary>What happened to one utterance, stage by stage. Written as one replay output line.</summary>
+public sealed class UtteranceRecord
+{
+    public required string Id { get; init; }
+    public required string? Text { get; init; }
+    public string Lang { get; set; } = "zh";
+    public string Outcome { get; set; } = Outcomes.Error;
+
+    /// <summary><c>deterministic</c>, <c>llm</c>, <c>safety</c>, or null when no tier produced a command.</summary>
+    public string? Tier { get; set; }
+
+    public VehicleCommand? Command { get; set; }
+    public string? CommandId { get; set; }
+    public string? Topic { get; set; }
+
+    /// <summary>Null, or why no command was published.</summary>
+    public string? Error { get; set; }
+
+    /// <summary>What the agent said to the driver.</summary>
+    public string? Spoken { get; set; }
+
+    /// <summary>Why a tier matched (template id, raw model output summary).</summary>
+    public string? Explanation { get; set; }
+
+    /// <summary>The safety gate's rule for a refusal, or its notes (clamps) for a published command.</summary>
+    public string? GateRule { get; set; }
+    public List<string> GateNotes { get; } = [];
+
+    /// <summary>Stage name → milliseconds, in pipeline order; <c>total</c> last.</summary>
+    public Dictionary<string, double> LatencyMs { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Per-tier details keyed by tier name (e.g. <c>llm</c>: raw output and token counts).</summary>
+    public Dictionary<string, JsonObject> TierDetails { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Reasons the tiers gave for not understanding, in order.</summary>
+    public List<string> TierReasons { get; } = [];
+}
