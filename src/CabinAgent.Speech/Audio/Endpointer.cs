@@ -118,8 +118,11 @@ public sealed class Endpointer
     public async IAsyncEnumerable<SpeechSegment> SegmentsAsync(IAudioSource source, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await foreach (var chunk in source.ReadAsync(cancellationToken).WithCancellation(cancellationToken))
-            foreach (var segment in Push(chunk.Span))
+        {
+            var segments = chunk.IsEmpty ? Flush() : Push(chunk.Span);
+            foreach (var segment in segments)
                 yield return segment;
+        }
         foreach (var segment in Flush())
             yield return segment;
     }
