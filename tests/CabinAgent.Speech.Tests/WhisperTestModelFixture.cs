@@ -15,7 +15,9 @@ public sealed class WhisperTestModelFixture : IDisposable
     {
         ModelPath = modelPath,
         Language = language,
-        Threads = 2,
+        // One thread: ggml's worker threads spin at barriers, and on a shared, oversubscribed CI box
+        // two threads measured 20-100x slower than one (see docs/speech.md).
+        Threads = 1,
         // No temperature fallback: a random model fails every quality check, and retrying five
         // times hotter would only make the tests slower.
         TemperatureIncrement = 0,
