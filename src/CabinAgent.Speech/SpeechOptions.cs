@@ -14,6 +14,9 @@ public sealed class SpeechOptions
     /// <summary><c>zh</c>, <c>en</c> or <c>auto</c> (detect per utterance).</summary>
     public string Language { get; set; } = "auto";
 
+    /// <summary>Use the GPU when the loaded libwhisper.so was built with CUDA (see docs/speech.md); the default CPU build ignores it.</summary>
+    public bool UseGpu { get; set; }
+
     /// <summary>Decoder threads; 0 means all cores.</summary>
     public int Threads { get; set; }
 

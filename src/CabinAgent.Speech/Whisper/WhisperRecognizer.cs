@@ -63,7 +63,7 @@ public sealed class WhisperRecognizer : ISpeechRecognizer
         var defaults = WhisperNative.whisper_context_default_params_by_ref();
         var contextParams = *defaults;
         WhisperNative.whisper_free_context_params(defaults);
-        contextParams.UseGpu = 0; // CPU build; a GPU build is selected by CABIN_WHISPER_LIB and flips this in its own config
+        contextParams.UseGpu = options.UseGpu ? (byte)1 : (byte)0;
         contextParams.FlashAttn = 0;
 
         var stopwatch = Stopwatch.StartNew();
