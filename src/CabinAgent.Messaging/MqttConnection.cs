@@ -9,7 +9,7 @@ using MQTTnet.Protocol;
 namespace CabinAgent.Messaging;
 
 /// <summary>An inbound message, already copied out of the client's buffers.</summary>
-public sealed record InboundMessage(string Topic, byte[] Payload, long ReceivedTimestamp);
+public sealed record InboundMessage(string Topic, byte[] Payload, long ReceivedTimestamp, string? CorrelationData = null);
 
 /// <summary>
 /// The agent's one MQTT 5 session: connects with a retained last will on the status topic, announces
@@ -44,6 +44,9 @@ public sealed class MqttConnection : IAsyncDisposable
 
     public bool IsConnected => _client.IsConnected;
 
+    /// <summary>Raised after every successful (re)connect, once subscriptions are restored.</summary>
+    public event Func<Task>? Connected;
+
     public static string StatusPayload(string state) => JsonSerializer.Serialize(new Dictionary<string, string> { ["state"] = state });
 
     /// <summary>Registers a handler; subscribed now if connected and again after every reconnect.</summary>
@@ -76,12 +79,28 @@ public sealed class MqttConnection : IAsyncDisposable
 
     private async Task ConnectOnceAsync(CancellationToken ct)
     {
+        if (await TryConnectLockedAsync(ct).ConfigureAwait(false) && Connected is { } connected)
+        {
+            try
+            {
+                await connected().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "A reconnect handler failed");
+            }
+        }
+    }
+
+    /// <summary>Returns true when this call made a new connection.</summary>
+    private async Task<bool> TryConnectLockedAsync(CancellationToken ct)
+    {
         await _connectLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            if (_client.IsConnected) return;
+            if (_client.IsConnected) return false;
             var (host, port) = MqttOptions.ParseBroker(_options.Broker);
-            var options = new MqttClientOptionsBuilder()
+            var builder = new MqttClientOptionsBuilder()
                 .WithTcpServer(host, port)
                 .WithClientId(_options.EffectiveClientId)
                 .WithProtocolVersion(MqttProtocolVersion.V500)
@@ -91,8 +110,12 @@ public sealed class MqttConnection : IAsyncDisposable
                 .WithWillTopic(_topics.Status)
                 .WithWillPayload(Encoding.UTF8.GetBytes(StatusPayload("offline")))
                 .WithWillRetain(true)
-                .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .Build();
+                .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+            if (_options.UseTls)
+                builder = builder.WithTlsOptions(BrokerTls.Build(_options, host));
+            if (!string.IsNullOrWhiteSpace(_options.Username))
+                builder = builder.WithCredentials(_options.Username, _options.ReadPassword());
+            var options = builder.Build();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(_options.ConnectTimeoutMs);
             await _client.ConnectAsync(options, timeout.Token).ConfigureAwait(false);
@@ -109,6 +132,7 @@ public sealed class MqttConnection : IAsyncDisposable
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
                 .Build(), ct).ConfigureAwait(false);
             _logger.LogInformation("Connected to {Broker} as {ClientId}", _options.Broker, _options.EffectiveClientId);
+            return true;
         }
         finally
         {
@@ -149,6 +173,7 @@ public sealed class MqttConnection : IAsyncDisposable
         var received = System.Diagnostics.Stopwatch.GetTimestamp();
         var topic = e.ApplicationMessage.Topic;
         var payload = e.ApplicationMessage.Payload.ToArray();
+        var correlation = e.ApplicationMessage.CorrelationData is { Length: > 0 } data ? System.Text.Encoding.UTF8.GetString(data) : null;
         List<Func<InboundMessage, Task>> handlers;
         lock (_subscriptions)
             handlers = _subscriptions.Where(s => TopicMatches(s.Filter, topic)).Select(s => s.Handler).ToList();
@@ -156,7 +181,7 @@ public sealed class MqttConnection : IAsyncDisposable
         {
             try
             {
-                await handler(new InboundMessage(topic, payload, received)).ConfigureAwait(false);
+                await handler(new InboundMessage(topic, payload, received, correlation)).ConfigureAwait(false);
             }
             catch (Exception ex)
             {

@@ -7,9 +7,52 @@ public sealed class MqttOptions
 {
     public const string Section = "Mqtt";
 
-    /// <summary>Broker address as <c>mqtt://host:port</c>.</summary>
+    /// <summary>Broker address: <c>mqtt://host:port</c>, or <c>mqtts://host:port</c> for TLS (default port 8883).</summary>
     [Required]
     public string Broker { get; set; } = "mqtt://127.0.0.1:1883";
+
+    /// <summary>CA certificate (PEM) the broker's certificate must chain to. Setting it turns TLS on.</summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>Client certificate and key (PEM) for brokers that require one.</summary>
+    public string? ClientCertificateFile { get; set; }
+    public string? ClientKeyFile { get; set; }
+
+    public string? Username { get; set; }
+
+    /// <summary>File holding the password (first line). Never logged.</summary>
+    public string? PasswordFile { get; set; }
+
+    /// <summary>Environment variable holding the password, used when no <see cref="PasswordFile"/> is set.</summary>
+    public string PasswordEnvironmentVariable { get; set; } = "CABIN_MQTT_PASSWORD";
+
+    public bool UseTls => Broker.StartsWith("mqtts://", StringComparison.OrdinalIgnoreCase) || !string.IsNullOrWhiteSpace(CaFile);
+
+    /// <summary>The password from the file or the environment; null when neither has one.</summary>
+    public string? ReadPassword()
+    {
+        if (!string.IsNullOrWhiteSpace(PasswordFile))
+            return File.ReadLines(PasswordFile).FirstOrDefault()?.TrimEnd('\r') ?? "";
+        var fromEnvironment = Environment.GetEnvironmentVariable(PasswordEnvironmentVariable);
+        return string.IsNullOrEmpty(fromEnvironment) ? null : fromEnvironment;
+    }
+
+    /// <summary>Checks what annotations cannot: files that must exist, certificate and key in pairs.</summary>
+    public IEnumerable<string> CheckFiles()
+    {
+        foreach (var (key, path) in new[] { ("CaFile", CaFile), ("ClientCertificateFile", ClientCertificateFile), ("ClientKeyFile", ClientKeyFile), ("PasswordFile", PasswordFile) })
+        {
+            if (!string.IsNullOrWhiteSpace(path) && !File.Exists(path))
+                yield return $"Mqtt:{key}: file not found: {path}";
+        }
+        if (string.IsNullOrWhiteSpace(ClientCertificateFile) != string.IsNullOrWhiteSpace(ClientKeyFile))
+            yield return "Mqtt:ClientCertificateFile and Mqtt:ClientKeyFile go together";
+        if (!string.IsNullOrWhiteSpace(PasswordFile) && string.IsNullOrWhiteSpace(Username))
+            yield return "Mqtt:PasswordFile needs Mqtt:Username";
+        string? brokerError = null;
+        try { ParseBroker(Broker); } catch (FormatException ex) { brokerError = $"Mqtt:Broker: {ex.Message}"; }
+        if (brokerError is not null) yield return brokerError;
+    }
 
     /// <summary>Scopes every topic: <c>vehicle/{VehicleId}/…</c>.</summary>
     [Required, RegularExpression("^[A-Za-z0-9_-]{1,64}$", ErrorMessage = "Mqtt:VehicleId must be 1-64 characters of [A-Za-z0-9_-]")]
@@ -37,13 +80,39 @@ public sealed class MqttOptions
     [Range(100, 60_000)]
     public int ConnectTimeoutMs { get; set; } = 5_000;
 
+    /// <summary>
+    /// The durable outbox for commands accepted while the broker is unreachable. Empty: <c>$STATE_DIRECTORY</c>
+    /// (set by systemd) or <c>~/.local/state/cabin-agent</c>, file <c>outbox-{VehicleId}.jsonl</c>.
+    /// </summary>
+    public string? OutboxPath { get; set; }
+
+    /// <summary>A queued command older than this is dropped (and the driver told) instead of sent late.</summary>
+    [Range(1, 3600)]
+    public int OutboxTtlSeconds { get; set; } = 60;
+
+    /// <summary>How long to wait for an ECU's acknowledgement on <c>agent/ack</c>; 0 turns acknowledgements off.</summary>
+    [Range(0, 60_000)]
+    public int AckTimeoutMs { get; set; }
+
+    public string EffectiveOutboxPath
+    {
+        get
+        {
+            if (!string.IsNullOrWhiteSpace(OutboxPath)) return OutboxPath;
+            var state = Environment.GetEnvironmentVariable("STATE_DIRECTORY");
+            if (string.IsNullOrEmpty(state))
+                state = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state", "cabin-agent");
+            return Path.Combine(state.Split(':')[0], $"outbox-{VehicleId}.jsonl");
+        }
+    }
+
     public string EffectiveClientId => string.IsNullOrWhiteSpace(ClientId) ? $"cabin-agent-{VehicleId}" : ClientId;
 
-    /// <summary>Parses <c>mqtt://host:port</c> (port defaults to 1883).</summary>
+    /// <summary>Parses <c>mqtt://host:port</c> or <c>mqtts://host:port</c> (ports default to 1883 and 8883).</summary>
     public static (string Host, int Port) ParseBroker(string broker)
     {
-        if (!Uri.TryCreate(broker, UriKind.Absolute, out var uri) || uri.Scheme is not ("mqtt" or "tcp") || string.IsNullOrEmpty(uri.Host))
-            throw new FormatException($"broker '{broker}' must look like mqtt://host:port");
-        return (uri.Host, uri.IsDefaultPort || uri.Port <= 0 ? 1883 : uri.Port);
+        if (!Uri.TryCreate(broker, UriKind.Absolute, out var uri) || uri.Scheme is not ("mqtt" or "tcp" or "mqtts") || string.IsNullOrEmpty(uri.Host))
+            throw new FormatException($"broker '{broker}' must look like mqtt://host:port or mqtts://host:port");
+        return (uri.Host, uri.IsDefaultPort || uri.Port <= 0 ? (uri.Scheme == "mqtts" ? 8883 : 1883) : uri.Port);
     }
 }

@@ -5,8 +5,10 @@ namespace CabinAgent.Pipeline;
 /// <summary>Where the pipeline's results go: the vehicle bus (MQTT), or nowhere in a dry run.</summary>
 public interface IAgentOutput
 {
-    /// <summary>Publishes a validated, gated command on its action topic. Returns the topic used.</summary>
-    Task<string> PublishCommandAsync(OutgoingCommand command, CancellationToken cancellationToken);
+    /// <summary>
+    /// Publishes a validated, gated command on its action topic, or queues it durably when the bus is down.
+    /// </summary>
+    Task<PublishReceipt> PublishCommandAsync(OutgoingCommand command, CancellationToken cancellationToken);
 
     /// <summary>Says something to the driver (response topic). Never carries an action.</summary>
     Task SayAsync(SpokenMessage message, CancellationToken cancellationToken);
@@ -19,3 +21,25 @@ public sealed record OutgoingCommand(
 
 /// <param name="Kind">command, refusal, not_understood, rejected, confirmation, error, alert.</param>
 public sealed record SpokenMessage(string UtteranceId, string Kind, string Lang, string Text);
+
+public enum PublishState
+{
+    /// <summary>The broker accepted it (QoS 1 PUBACK).</summary>
+    Sent,
+    /// <summary>The broker is unreachable: kept in the durable outbox, sent in order on reconnect unless it expires.</summary>
+    Queued,
+}
+
+/// <param name="Topic">The action topic.</param>
+/// <param name="Acknowledgement">When ECU acknowledgements are on: completes with the ECU's answer or a timeout.</param>
+public sealed record PublishReceipt(string Topic, PublishState State, Task<AckResult>? Acknowledgement = null);
+
+/// <summary>What the ECU said about a command: ok, a failure with its reason, or nothing in time.</summary>
+public sealed record AckResult(string Status, string? Reason = null)
+{
+    public const string Ok = "ok";
+    public const string Failed = "failed";
+    public const string Timeout = "timeout";
+
+    public bool IsOk => Status == Ok;
+}

@@ -64,15 +64,44 @@ public sealed class UtterancePipeline
         return selected;
     }
 
+    /// <summary>Runs one utterance all the way: <see cref="AdmitAsync"/>, then <see cref="CompleteAsync"/>.</summary>
     public async Task<UtteranceRecord> ProcessAsync(UtteranceInput input, CancellationToken cancellationToken = default)
     {
-        var start = input.ReceivedTimestamp ?? Stopwatch.GetTimestamp();
-        var record = new UtteranceRecord { Id = input.Id, Text = input.Text };
+        var admission = await AdmitAsync(input, cancellationToken).ConfigureAwait(false);
+        return await CompleteAsync(admission, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The cheap, deterministic first half, meant to run the moment an utterance arrives, in arrival order:
+    /// validation and the safety pre-check. Emergencies, answers to a confirmation and bad input are finished
+    /// here; everything else waits for <see cref="CompleteAsync"/> (the understanding tiers), which a daemon
+    /// runs one at a time so commands keep the driver's order.
+    /// </summary>
+    public async Task<Admission> AdmitAsync(UtteranceInput input, CancellationToken cancellationToken = default)
+    {
+        var admission = new Admission(input, input.ReceivedTimestamp ?? Stopwatch.GetTimestamp());
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["UtteranceId"] = input.Id });
-        var stage = new StageClock(record, start);
+        await GuardAsync(admission, () => AdmitStageAsync(admission, cancellationToken), cancellationToken).ConfigureAwait(false);
+        if (admission.Finished) Finish(admission);
+        return admission;
+    }
+
+    /// <summary>The second half: understanding tiers, command, schema, gate, publish. Returns the final record.</summary>
+    public async Task<UtteranceRecord> CompleteAsync(Admission admission, CancellationToken cancellationToken = default)
+    {
+        if (admission.Finished) return admission.Record;
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["UtteranceId"] = admission.Record.Id });
+        await GuardAsync(admission, () => UnderstandStageAsync(admission, cancellationToken), cancellationToken).ConfigureAwait(false);
+        admission.Finished = true;
+        Finish(admission);
+        return admission.Record;
+    }
+
+    private async Task GuardAsync(Admission admission, Func<Task> stage, CancellationToken cancellationToken)
+    {
         try
         {
-            await RunAsync(input, record, stage, cancellationToken).ConfigureAwait(false);
+            await stage().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -82,20 +111,29 @@ public sealed class UtterancePipeline
         {
             // One utterance's failure must never take the agent down.
             _logger.LogError(ex, "Utterance failed in the pipeline");
-            record.Outcome = Outcomes.Error;
-            record.Error = $"internal error: {ex.GetType().Name}: {ex.Message}";
-            await TrySayAsync(record, "error", _catalog.Message("error", record.Lang), cancellationToken).ConfigureAwait(false);
+            admission.Finished = true;
+            admission.Record.Outcome = Outcomes.Error;
+            admission.Record.Error = $"internal error: {ex.GetType().Name}: {ex.Message}";
+            await TrySayAsync(admission.Record, "error", _catalog.Message("error", admission.Record.Lang), cancellationToken).ConfigureAwait(false);
         }
-        record.LatencyMs["total"] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
+    private void Finish(Admission admission)
+    {
+        var record = admission.Record;
+        record.LatencyMs["total"] = Stopwatch.GetElapsedTime(admission.Start).TotalMilliseconds;
         _metrics?.Record(record);
         _logger.LogInformation("Utterance {Outcome} tier={Tier} action={Action} total={TotalMs:F1}ms{Reason}",
             record.Outcome, record.Tier ?? "-", record.Command?.Action ?? "-", record.LatencyMs["total"],
             record.Error is null ? "" : " reason=" + record.Error);
-        return record;
+        if (_options.LogTranscripts)
+            _logger.LogInformation("Transcript: {Text}", record.Text);
     }
 
-    private async Task RunAsync(UtteranceInput input, UtteranceRecord record, StageClock stage, CancellationToken ct)
+    private async Task AdmitStageAsync(Admission admission, CancellationToken ct)
     {
+        var (input, record, stage) = (admission.Input, admission.Record, admission.Stage);
+        admission.Finished = true;
         var invalid = input.DecodeError ?? TranscriptValidator.Check(input.Text, input.Lang);
         var text = input.Text?.Trim() ?? "";
         record.Lang = input.Lang is "zh" or "en" ? input.Lang
@@ -134,7 +172,13 @@ public sealed class UtterancePipeline
                 await PublishAsync(record, stage, answer.Command, ct, spokenOverride: answer.Spoken).ConfigureAwait(false);
                 return;
         }
+        admission.Text = text;
+        admission.Finished = false;
+    }
 
+    private async Task UnderstandStageAsync(Admission admission, CancellationToken ct)
+    {
+        var (input, record, stage, text) = (admission.Input, admission.Record, admission.Stage, admission.Text);
         var utterance = new Utterance(record.Id, text, input.Lang is "zh" or "en" ? input.Lang : null);
         Understood? understood = null;
         foreach (var tier in _tiers)
@@ -235,10 +279,11 @@ public sealed class UtterancePipeline
             return;
 
         var action = _catalog.Get(command.Action);
-        var outgoing = new OutgoingCommand(UtteranceInput.NewId(), record.Id, record.Tier ?? "none", record.Lang, action, command);
+        var outgoing = new OutgoingCommand(UtteranceInput.CommandIdFor(record.Id), record.Id, record.Tier ?? "none", record.Lang, action, command);
+        PublishReceipt receipt;
         try
         {
-            record.Topic = await _output.PublishCommandAsync(outgoing, ct).ConfigureAwait(false);
+            receipt = await _output.PublishCommandAsync(outgoing, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -249,9 +294,32 @@ public sealed class UtterancePipeline
             return;
         }
         stage.Mark("publish");
+        record.Topic = receipt.Topic;
         record.CommandId = outgoing.CommandId;
+        if (receipt.State == PublishState.Queued)
+        {
+            record.Outcome = Outcomes.Queued;
+            record.Error = "broker unreachable: command kept in the outbox until it reconnects";
+            await TrySayAsync(record, "queued", _catalog.Message("queued", record.Lang), ct).ConfigureAwait(false);
+            return;
+        }
         record.Outcome = Outcomes.Published;
         await TrySayAsync(record, "command", spokenOverride ?? command.Response, ct).ConfigureAwait(false);
+
+        if (receipt.Acknowledgement is { } pendingAck)
+        {
+            var ack = await pendingAck.WaitAsync(ct).ConfigureAwait(false);
+            stage.Mark("ack");
+            record.Ack = ack.Status;
+            if (!ack.IsOk)
+            {
+                record.Outcome = Outcomes.Failed;
+                record.Error = ack.Status == AckResult.Timeout
+                    ? "the ECU did not acknowledge the command in time"
+                    : $"the ECU reported a failure: {ack.Reason ?? "no reason given"}";
+                await TrySayAsync(record, "error", _catalog.Message("action_failed", record.Lang), ct).ConfigureAwait(false);
+            }
+        }
     }
 
     private async Task<bool> ValidateOrRejectAsync(UtteranceRecord record, VehicleCommand command, CancellationToken ct)
@@ -282,8 +350,30 @@ public sealed class UtterancePipeline
 
     private static string Printable(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
+    /// <summary>An utterance between <see cref="AdmitAsync"/> and <see cref="CompleteAsync"/>.</summary>
+    public sealed class Admission
+    {
+        internal Admission(UtteranceInput input, long start)
+        {
+            Input = input;
+            Start = start;
+            Record = new UtteranceRecord { Id = input.Id, Text = input.Text };
+            Stage = new StageClock(Record, start);
+        }
+
+        public UtteranceRecord Record { get; }
+
+        /// <summary>True when admission already decided the outcome (emergency, confirmation answer, bad input).</summary>
+        public bool Finished { get; internal set; }
+
+        internal UtteranceInput Input { get; }
+        internal long Start { get; }
+        internal StageClock Stage { get; }
+        internal string Text { get; set; } = "";
+    }
+
     /// <summary>Records per-stage durations as the pipeline moves on.</summary>
-    private sealed class StageClock(UtteranceRecord record, long start)
+    internal sealed class StageClock(UtteranceRecord record, long start)
     {
         private long _last = start;
 

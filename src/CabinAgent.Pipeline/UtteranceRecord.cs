@@ -14,6 +14,17 @@ namespace CabinAgent.Pipeline;
 public sealed record UtteranceInput(string Id, string? Text, string? Lang = null, long? ReceivedTimestamp = null, string? DecodeError = null)
 {
     public static string NewId() => Guid.CreateVersion7().ToString("N");
+
+    /// <summary>
+    /// The id of the command an utterance produces: derived from the utterance id, so an utterance that is
+    /// delivered or replayed twice yields the same command id and consumers can deduplicate it.
+    /// </summary>
+    public static string CommandIdFor(string utteranceId)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("cmd:" + utteranceId), hash);
+        return Convert.ToHexStringLower(hash[..16]);
+    }
 }
 
 /// <summary>The one outcome every utterance gets.</summary>
@@ -31,6 +42,10 @@ public static class Outcomes
     public const string ConfirmationRequested = "confirmation_requested";
     /// <summary>The driver said no to a pending confirmation.</summary>
     public const string Cancelled = "cancelled";
+    /// <summary>The broker was unreachable: the command waits in the durable outbox.</summary>
+    public const string Queued = "queued";
+    /// <summary>Published, but the ECU answered that it failed, or did not answer in time.</summary>
+    public const string Failed = "failed";
     /// <summary>Something failed on the way (model error, publish failure).</summary>
     public const string Error = "error";
 }
@@ -49,6 +64,9 @@ public sealed class UtteranceRecord
     public VehicleCommand? Command { get; set; }
     public string? CommandId { get; set; }
     public string? Topic { get; set; }
+
+    /// <summary>The ECU's acknowledgement: <c>ok</c>, <c>failed</c>, <c>timeout</c>, or null when not awaited.</summary>
+    public string? Ack { get; set; }
 
     /// <summary>Null, or why no command was published.</summary>
     public string? Error { get; set; }

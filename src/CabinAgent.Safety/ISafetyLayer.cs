@@ -15,6 +15,13 @@ public interface ISafetyLayer
 
     /// <summary>The gate every command passes, whichever tier produced it.</summary>
     GateDecision Gate(VehicleCommand command, string utteranceId, string lang, DateTimeOffset now);
+
+    /// <summary>
+    /// The pipeline reports how long an <see cref="EmergencyDetected"/> utterance took, from the end of the transcript
+    /// to the publish call of the <c>EMERGENCY_CALL</c> returning; checked against the <c>emergency</c> budget,
+    /// a miss is logged and counted. Default: nothing (test doubles need not care).
+    /// </summary>
+    void RecordEmergencyLatency(string utteranceId, TimeSpan elapsed) { }
 }
 
 public abstract record PreCheckResult

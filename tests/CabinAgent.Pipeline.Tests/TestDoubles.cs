@@ -13,11 +13,15 @@ internal sealed class RecordingOutput : IAgentOutput
     public ConcurrentQueue<SpokenMessage> Spoken { get; } = new();
     public bool FailPublishes { get; set; }
 
-    public Task<string> PublishCommandAsync(OutgoingCommand command, CancellationToken cancellationToken)
+    public Func<OutgoingCommand, Task<AckResult>?> Acknowledge { get; set; } = _ => null;
+    public bool QueueEverything { get; set; }
+
+    public Task<PublishReceipt> PublishCommandAsync(OutgoingCommand command, CancellationToken cancellationToken)
     {
         if (FailPublishes) throw new IOException("broker gone");
         Commands.Enqueue(command);
-        return Task.FromResult("vehicle/test/" + command.Action.Topic);
+        return Task.FromResult(new PublishReceipt("vehicle/test/" + command.Action.Topic,
+            QueueEverything ? PublishState.Queued : PublishState.Sent, Acknowledge(command)));
     }
 
     public Task SayAsync(SpokenMessage message, CancellationToken cancellationToken)

@@ -225,6 +225,33 @@ public class UtterancePipelineTests
     }
 
     [Fact]
+    public async Task ACommandQueuedWhileTheBrokerIsDownSaysSo()
+    {
+        _output.QueueEverything = true;
+        var record = await Pipeline(ScriptedTier.Always("deterministic", Fixtures.Understood("MUSIC_PAUSE")))
+            .ProcessAsync(new UtteranceInput("u", "暂停"));
+
+        Assert.Equal(Outcomes.Queued, record.Outcome);
+        Assert.Equal("broker unreachable: command kept in the outbox until it reconnects", record.Error);
+        Assert.Equal(("queued", "网络暂时不可用，指令将在恢复连接后执行。"), (_output.Spoken.Single().Kind, _output.Spoken.Single().Text));
+    }
+
+    [Theory]
+    [InlineData("ok", null, "published", null, null)]
+    [InlineData("failed", "window motor blocked", "failed", "the ECU reported a failure: window motor blocked", "抱歉，车辆未能执行刚才的指令。")]
+    [InlineData("timeout", null, "failed", "the ECU did not acknowledge the command in time", "抱歉，车辆未能执行刚才的指令。")]
+    public async Task TheEcuAcknowledgementDecidesTheOutcome(string status, string? reason, string outcome, string? error, string? lastSpoken)
+    {
+        _output.Acknowledge = _ => Task.FromResult(new AckResult(status, reason));
+        var record = await Pipeline(ScriptedTier.Always("deterministic", Fixtures.Understood("WINDOW_CLOSE")))
+            .ProcessAsync(new UtteranceInput("u", "关窗"));
+
+        Assert.Equal((outcome, status, error), (record.Outcome, record.Ack, record.Error));
+        Assert.Equal(lastSpoken ?? "车窗已关闭", _output.Spoken.Last().Text);
+        Assert.True(record.LatencyMs.ContainsKey("ack"));
+    }
+
+    [Fact]
     public void TierModesSelectTiers()
     {
         var det = ScriptedTier.Always("deterministic", new NotUnderstood("x"));

@@ -49,7 +49,11 @@ internal static class BenchCommands
         }
 
         await using var broker = await EmbeddedBroker.StartAsync();
-        var overrides = new Dictionary<string, string?> { ["Agent:Tiers"] = "deterministic", ["Mqtt:Broker"] = broker.Url };
+        var overrides = new Dictionary<string, string?>
+        {
+            ["Agent:Tiers"] = "deterministic", ["Mqtt:Broker"] = broker.Url,
+            ["Mqtt:OutboxPath"] = Path.Combine(Path.GetTempPath(), $"cabin-bench-outbox-{Environment.ProcessId}.jsonl"),
+        };
         await using var services = CliSupport.BuildAgent(AgentComposition.BuildConfiguration(null, overrides), verbose: false);
         if (!CliSupport.TryStart(services, Console.Error))
             return CliSupport.ExitUsage;

@@ -35,6 +35,19 @@ internal static class ReplayCommand
         return command;
     }
 
+    /// <summary>Commands queued during a broker outage are sent, or expire, before replay exits.</summary>
+    private static async Task WaitForOutboxAsync(MqttAgentOutput output, MqttOptions options, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(options.OutboxTtlSeconds + 1);
+        while (output.OutboxDepth > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200, ct);
+            await output.DrainOutboxAsync();
+        }
+        if (output.OutboxDepth > 0)
+            await Console.Error.WriteLineAsync($"replay: {output.OutboxDepth} queued commands were never sent");
+    }
+
     private static async Task<int> RunAsync(string[] inputs, string? outputPath, bool dryRun, string? brokerUrl,
         string tier, string? configFile, bool verbose, CancellationToken ct)
     {
@@ -48,7 +61,9 @@ internal static class ReplayCommand
         }
 
         await using var embedded = !dryRun && brokerUrl is null ? await EmbeddedBroker.StartAsync() : null;
-        var overrides = new Dictionary<string, string?> { ["Agent:Tiers"] = tier };
+        // A replay keeps its own outbox: it must not send, or be sent, a daemon's queued commands.
+        var outbox = Path.Combine(Path.GetTempPath(), $"cabin-replay-outbox-{Environment.ProcessId}.jsonl");
+        var overrides = new Dictionary<string, string?> { ["Agent:Tiers"] = tier, ["Mqtt:OutboxPath"] = outbox };
         if (embedded is not null) overrides["Mqtt:Broker"] = embedded.Url;
         else if (brokerUrl is not null) overrides["Mqtt:Broker"] = brokerUrl;
 
@@ -60,6 +75,7 @@ internal static class ReplayCommand
         if (!dryRun)
         {
             var connection = services.GetRequiredService<MqttConnection>();
+            await services.GetRequiredService<MqttAgentOutput>().StartAsync(ct);
             try
             {
                 await connection.ConnectAsync(ct);
@@ -84,6 +100,9 @@ internal static class ReplayCommand
         }
         await output.FlushAsync(ct);
         await Console.Error.WriteLineAsync(runner.Summary.Format());
+        if (!dryRun)
+            await WaitForOutboxAsync(services.GetRequiredService<MqttAgentOutput>(), services.GetRequiredService<Microsoft.Extensions.Options.IOptions<MqttOptions>>().Value, ct);
+        File.Delete(outbox);
         return CliSupport.ExitOk;
     }
 }

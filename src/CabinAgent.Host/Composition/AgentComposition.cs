@@ -3,6 +3,7 @@ using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;
 using CabinAgent.Understanding;
+using CabinAgent.Understanding.Deterministic;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -37,6 +38,7 @@ public static class AgentComposition
     {
         AddValidatedOptions<AgentOptions>(services, configuration, AgentOptions.Section);
         AddValidatedOptions<MqttOptions>(services, configuration, MqttOptions.Section);
+        services.AddSingleton<IValidateOptions<MqttOptions>>(new DelegateValidator<MqttOptions>(o => o.CheckFiles()));
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => ActionCatalog.Load(Options<AgentOptions>(sp).ResolveConfigPath("actions.json")));
@@ -56,6 +58,7 @@ public static class AgentComposition
             {
                 Tiers = Enum.Parse<TierMode>(agent.Tiers, ignoreCase: true),
                 DefaultLang = agent.DefaultLang,
+                LogTranscripts = agent.LogTranscripts,
             };
         });
         services.AddSingleton(sp => new UtterancePipeline(
@@ -71,8 +74,21 @@ public static class AgentComposition
 
         services.AddSingleton(sp => new MqttConnection(Options<MqttOptions>(sp), sp.GetRequiredService<TopicMap>(),
             sp.GetRequiredService<ILogger<MqttConnection>>()));
-        services.AddSingleton<IAgentOutput>(sp => new MqttAgentOutput(sp.GetRequiredService<MqttConnection>(),
-            sp.GetRequiredService<TopicMap>(), Options<MqttOptions>(sp)));
+        services.AddSingleton(sp => new CommandOutbox(Options<MqttOptions>(sp).EffectiveOutboxPath));
+        services.AddSingleton(sp =>
+        {
+            var mqtt = Options<MqttOptions>(sp);
+            var acks = mqtt.AckTimeoutMs > 0 ? new AckTracker(TimeSpan.FromMilliseconds(mqtt.AckTimeoutMs), sp.GetRequiredService<TimeProvider>()) : null;
+            var output = new MqttAgentOutput(sp.GetRequiredService<MqttConnection>(), sp.GetRequiredService<TopicMap>(), mqtt,
+                sp.GetRequiredService<CommandOutbox>(), acks, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<MqttAgentOutput>>());
+            var catalog = sp.GetRequiredService<ActionCatalog>();
+            // A command that outlived the outbox's TTL is not carried out late; the driver hears that instead.
+            output.Dropped += entry => output.SayAsync(
+                new SpokenMessage(entry.UtteranceId, "error", entry.Lang, catalog.Message("dropped", entry.Lang)), CancellationToken.None);
+            return output;
+        });
+        services.AddSingleton<IAgentOutput>(sp => sp.GetRequiredService<MqttAgentOutput>());
         return services;
     }
 
@@ -85,7 +101,9 @@ public static class AgentComposition
 
     private static void AddUnderstandingTiers(IServiceCollection services)
     {
-        // The deterministic tier and the LLM tier are registered here as they land.
+        // Tried in registration order: the deterministic fast path first.
+        services.AddSingleton<IUnderstandingTier>(sp => DeterministicTier.Load(
+            Options<AgentOptions>(sp).ResolveConfigPath("intents"), sp.GetRequiredService<ActionCatalog>()));
     }
 
     private static ISafetyLayer CreateSafetyLayer(IServiceProvider sp) => new UngatedSafetyLayer();

@@ -18,3 +18,13 @@ public sealed class SectionValidator<T>(string section) : IValidateOptions<T> wh
             $"{section}:{string.Join(",", r.MemberNames)}: {r.ErrorMessage}"));
     }
 }
+
+/// <summary>Checks that need code rather than annotations (files that must exist, settings that go together).</summary>
+public sealed class DelegateValidator<T>(Func<T, IEnumerable<string>> check) : IValidateOptions<T> where T : class
+{
+    public ValidateOptionsResult Validate(string? name, T options)
+    {
+        var failures = check(options).ToList();
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Threading.Channels;
 using System.Text.Json.Nodes;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
@@ -8,22 +9,27 @@ using Microsoft.Extensions.Logging;
 namespace CabinAgent.Host.Daemon;
 
 /// <summary>
-/// The daemon's main loop: keeps the broker session, takes transcripts from the transcript topic and runs
-/// each through the pipeline. Utterances are processed concurrently (bounded), so an emergency phrase is
-/// never stuck behind a slow model decode.
+/// The daemon's main loop: keeps the broker session and takes transcripts from the transcript topic.
+/// Each utterance is admitted the moment it arrives (validation and the safety pre-check, so an emergency
+/// goes out at once and cancels a model decode in flight); the rest are understood one at a time, in the
+/// order the driver spoke them, so commands reach the ECUs in that order.
 /// </summary>
 internal sealed class AgentService(
     MqttConnection connection,
+    MqttAgentOutput output,
     TopicMap topics,
     UtterancePipeline pipeline,
     ILogger<AgentService> logger) : BackgroundService
 {
-    private const int MaxInFlight = 8;
-    private readonly SemaphoreSlim _inFlight = new(MaxInFlight, MaxInFlight);
+    private readonly Channel<UtterancePipeline.Admission> _waiting = Channel.CreateBounded<UtterancePipeline.Admission>(
+        new BoundedChannelOptions(64) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await connection.SubscribeAsync(topics.Transcript, message => OnTranscriptAsync(message, stoppingToken), stoppingToken);
+        await output.StartAsync(stoppingToken);
+        if (output.OutboxDepth > 0)
+            logger.LogWarning("{Depth} commands from before the restart wait in the outbox", output.OutboxDepth);
         try
         {
             await connection.ConnectAsync(stoppingToken);
@@ -36,27 +42,21 @@ internal sealed class AgentService(
         }
         logger.LogInformation("Listening for transcripts on {Topic}; tiers: {Tiers}", topics.Transcript,
             string.Join(" → ", pipeline.Tiers.Select(t => t.Name)));
-        await Task.Delay(Timeout.Infinite, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        try
+        {
+            await foreach (var admission in _waiting.Reader.ReadAllAsync(stoppingToken))
+                await pipeline.CompleteAsync(admission, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
     }
 
     private async Task OnTranscriptAsync(InboundMessage message, CancellationToken ct)
     {
-        var input = ParseTranscript(message);
-        await _inFlight.WaitAsync(ct);
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                await pipeline.ProcessAsync(input, ct);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-            }
-            finally
-            {
-                _inFlight.Release();
-            }
-        }, CancellationToken.None);
+        var admission = await pipeline.AdmitAsync(ParseTranscript(message), ct);
+        if (!admission.Finished)
+            await _waiting.Writer.WriteAsync(admission, ct);
     }
 
     /// <summary>

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The main job on the shipped samples: every sample utterance through the real pipeline, published on an
+# embedded MQTT broker; one JSON line per utterance on stdout, a summary on stderr.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dotnet build src/CabinAgent.Host -c Release -nologo -clp:ErrorsOnly >&2
+exec dotnet src/CabinAgent.Host/bin/Release/net10.0/cabin-agent.dll replay samples/utterances.jsonl "$@"

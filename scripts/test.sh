@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: set-up, build, every test project, then the evaluation on the
+# deterministic path. Ends with one line "tests: N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh
+dotnet build CabinAgent.sln -c Release -nologo -clp:ErrorsOnly
+
+# The service unit must pass systemd's own checker where systemd is installed.
+if command -v systemd-analyze >/dev/null 2>&1; then
+  verify_out=$(systemd-analyze verify systemd/cabin-agent.service 2>&1 || true)
+  if [ -n "$verify_out" ]; then echo "systemd-analyze verify: $verify_out" >&2; exit 1; fi
+  echo "systemd-analyze verify systemd/cabin-agent.service: clean" >&2
+fi
+
+results=$(mktemp -d)
+status=0
+dotnet test CabinAgent.sln -c Release --no-build -nologo \
+  --logger "trx;LogFilePrefix=cabin" --results-directory "$results" 2>&1 | tee "$results/console.log" || status=$?
+
+# One closing line over every test assembly, counted from the TRX result files.
+python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    counters = ET.parse(path).getroot().find(".//{*}Counters")
+    if counters is None:
+        continue
+    passed += int(counters.get("passed", 0))
+    failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0))
+    skipped += int(counters.get("notExecuted", 0))
+print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status

@@ -1,0 +1,133 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace CabinAgent.Messaging;
+
+/// <summary>A command waiting for the broker, as kept on disk.</summary>
+public sealed record OutboxEntry(
+    [property: JsonPropertyName("command_id")] string CommandId,
+    [property: JsonPropertyName("utterance_id")] string UtteranceId,
+    [property: JsonPropertyName("tier")] string Tier,
+    [property: JsonPropertyName("lang")] string Lang,
+    [property: JsonPropertyName("action")] string Action,
+    [property: JsonPropertyName("topic")] string Topic,
+    [property: JsonPropertyName("payload")] string Payload,
+    [property: JsonPropertyName("accepted_unix_ms")] long AcceptedUnixMs);
+
+/// <summary>
+/// A small durable queue of commands accepted while the broker was unreachable. It is an append-only
+/// journal (<c>add</c>, then <c>done</c> once sent or dropped), flushed to the disk on every write so a
+/// process kill loses nothing; it is compacted when empty and on open. Entries come back in the order
+/// they were accepted. A kill between "sent" and "done" can send one command twice: consumers
+/// deduplicate by <c>command_id</c> (docs/mqtt.md).
+/// </summary>
+public sealed class CommandOutbox : IDisposable
+{
+    private readonly string _path;
+    private readonly object _gate = new();
+    private readonly List<OutboxEntry> _pending = [];
+    private FileStream _journal;
+
+    public CommandOutbox(string path)
+    {
+        _path = path;
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Load();
+        _journal = Rewrite();
+    }
+
+    public int Count { get { lock (_gate) return _pending.Count; } }
+
+    public IReadOnlyList<OutboxEntry> Snapshot() { lock (_gate) return _pending.ToList(); }
+
+    public void Add(OutboxEntry entry)
+    {
+        lock (_gate)
+        {
+            Append(new JournalLine("add", entry, null));
+            _pending.Add(entry);
+        }
+    }
+
+    /// <summary>Marks an entry sent or dropped; it will not come back after a restart.</summary>
+    public void Complete(string commandId)
+    {
+        lock (_gate)
+        {
+            var index = _pending.FindIndex(e => e.CommandId == commandId);
+            if (index < 0) return;
+            _pending.RemoveAt(index);
+            if (_pending.Count == 0)
+            {
+                _journal.Dispose();
+                _journal = Rewrite();
+            }
+            else
+            {
+                Append(new JournalLine("done", null, commandId));
+            }
+        }
+    }
+
+    private void Load()
+    {
+        if (!File.Exists(_path)) return;
+        foreach (var line in File.ReadLines(_path, Encoding.UTF8))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            JournalLine? parsed;
+            try
+            {
+                parsed = JsonSerializer.Deserialize<JournalLine>(line);
+            }
+            catch (JsonException)
+            {
+                // A torn last line from a power cut: everything before it is intact.
+                continue;
+            }
+            if (parsed?.Op == "add" && parsed.Entry is { } entry) _pending.Add(entry);
+            else if (parsed?.Op == "done" && parsed.CommandId is { } id) _pending.RemoveAll(e => e.CommandId == id);
+        }
+    }
+
+    private FileStream Rewrite()
+    {
+        var temporary = _path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            foreach (var entry in _pending)
+            {
+                var bytes = Line(new JournalLine("add", entry, null));
+                stream.Write(bytes);
+            }
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, _path, overwrite: true);
+        return new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
+    }
+
+    private void Append(JournalLine line)
+    {
+        _journal.Write(Line(line));
+        _journal.Flush(flushToDisk: true);
+    }
+
+    private static byte[] Line(JournalLine line) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(line, JournalJson) + "\n");
+
+    private static readonly JsonSerializerOptions JournalJson = new()
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public void Dispose()
+    {
+        lock (_gate) _journal.Dispose();
+    }
+
+    private sealed record JournalLine(
+        [property: JsonPropertyName("op")] string Op,
+        [property: JsonPropertyName("entry")] OutboxEntry? Entry,
+        [property: JsonPropertyName("command_id")] string? CommandId);
+}

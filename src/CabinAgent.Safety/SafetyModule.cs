@@ -1,0 +1,34 @@
+using CabinAgent.Actions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CabinAgent.Safety;
+
+/// <summary>The safety layer as the Host wires it: the layer plus the dispatcher that feeds the sink.</summary>
+/// <param name="Layer">Register as <see cref="ISafetyLayer"/>; the MQTT telemetry subscriber calls
+/// <see cref="SafetyLayer.IngestTelemetry"/>.</param>
+/// <param name="Dispatcher">Run <see cref="ChannelAlertDispatcher.RunAsync"/> and <see cref="SafetyLayer.RunTimerAsync"/>
+/// as background tasks for the life of the agent.</param>
+public sealed record SafetyModule(SafetyLayer Layer, ChannelAlertDispatcher Dispatcher)
+{
+    public const string OptionsFile = "safety.json";
+    public const string PhrasesFile = "emergency-phrases.json";
+
+    /// <summary>
+    /// Loads <c>safety.json</c> and <c>emergency-phrases.json</c> from <paramref name="configDirectory"/> (validated:
+    /// throws <see cref="SafetyConfigException"/> naming every problem) and builds the layer and its dispatcher.
+    /// </summary>
+    public static SafetyModule Create(string configDirectory, ActionCatalog catalog, IAlertSink sink, TimeProvider clock,
+        ILoggerFactory? loggers = null)
+    {
+        loggers ??= NullLoggerFactory.Instance;
+        var options = SafetyOptions.Load(Path.Combine(configDirectory, OptionsFile));
+        var detector = EmergencyDetector.Load(Path.Combine(configDirectory, PhrasesFile));
+        var log = loggers.CreateLogger("CabinAgent.Safety");
+        var counters = new SafetyCounters();
+        var budgets = new LatencyBudgets(options, counters, log);
+        var dispatcher = new ChannelAlertDispatcher(sink, options, budgets, counters, clock, log);
+        var layer = new SafetyLayer(options, detector, catalog, dispatcher, clock, counters, log, budgets);
+        return new SafetyModule(layer, dispatcher);
+    }
+}

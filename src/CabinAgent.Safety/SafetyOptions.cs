@@ -1,0 +1,222 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace CabinAgent.Safety;
+
+/// <summary>
+/// Everything in <c>config/safety.json</c>: telemetry ages, alert thresholds, latency budgets, gate rules and the
+/// confirmation dialogue. Loaded once at start-up and validated there, so a bad file stops the agent with a
+/// list of reasons instead of misbehaving on the road.
+/// </summary>
+public sealed class SafetyOptions
+{
+    /// <summary>Language of alerts before the driver has said anything (<c>zh</c> or <c>en</c>).</summary>
+    public string DefaultLang { get; init; } = "zh";
+
+    /// <summary>Signal name → how long a value stays usable after it was received, in ms.</summary>
+    public Dictionary<string, int> MaxAgeMs { get; init; } = new();
+
+    public AlertRulesOptions Alerts { get; init; } = new();
+
+    /// <summary>Path (<c>overspeed</c>, <c>fatigue</c>, <c>seatbelt_unfastened</c>, <c>door_open_moving</c>,
+    /// <c>emergency</c>) → latency budget in ms, from trigger to the publish call returning.</summary>
+    public Dictionary<string, int> BudgetsMs { get; init; } = new();
+
+    public DispatchOptions Dispatch { get; init; } = new();
+
+    public GateOptions Gate { get; init; } = new();
+
+    public ConfirmationOptions Confirmation { get; init; } = new();
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    public static SafetyOptions Load(string path)
+    {
+        if (!File.Exists(path))
+            throw new SafetyConfigException($"safety config not found: {path}");
+        using var stream = File.OpenRead(path);
+        return Parse(stream, path);
+    }
+
+    public static SafetyOptions Parse(Stream json, string sourceName = "safety config")
+    {
+        SafetyOptions? options;
+        try
+        {
+            options = JsonSerializer.Deserialize<SafetyOptions>(json, Json);
+        }
+        catch (JsonException ex)
+        {
+            throw new SafetyConfigException($"{sourceName}: invalid JSON: {ex.Message}", ex);
+        }
+        if (options is null)
+            throw new SafetyConfigException($"{sourceName}: empty");
+        var problems = options.Validate();
+        if (problems.Count > 0)
+            throw new SafetyConfigException($"{sourceName}: " + string.Join("; ", problems));
+        return options;
+    }
+
+    public static readonly IReadOnlyList<string> BudgetPaths =
+        [AlertKinds.Overspeed, AlertKinds.Fatigue, AlertKinds.SeatbeltUnfastened, AlertKinds.DoorOpenMoving, "emergency"];
+
+    /// <summary>Every problem in the options (empty when they are usable).</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var p = new List<string>();
+        if (DefaultLang is not ("zh" or "en")) p.Add("default_lang must be zh or en");
+        foreach (var signal in TelemetrySignals.All)
+        {
+            if (!MaxAgeMs.TryGetValue(signal.Name, out var age)) p.Add($"max_age_ms.{signal.Name} missing");
+            else if (age <= 0) p.Add($"max_age_ms.{signal.Name} must be > 0");
+        }
+        foreach (var name in MaxAgeMs.Keys)
+            if (!TelemetrySignals.TryGet(name, out _)) p.Add($"max_age_ms: unknown signal '{name}'");
+        foreach (var path in BudgetPaths)
+        {
+            if (!BudgetsMs.TryGetValue(path, out var ms)) p.Add($"budgets_ms.{path} missing");
+            else if (ms <= 0) p.Add($"budgets_ms.{path} must be > 0");
+        }
+        Alerts.Validate(p);
+        if (Dispatch.QueueCapacity < 8) p.Add("dispatch.queue_capacity must be >= 8");
+        if (Dispatch.PublishAttempts < 1) p.Add("dispatch.publish_attempts must be >= 1");
+        if (Dispatch.RetryDelayMs < 0) p.Add("dispatch.retry_delay_ms must be >= 0");
+        if (Dispatch.TickMs is < 10 or > 1000) p.Add("dispatch.tick_ms must be within 10..1000");
+        Gate.Validate(p);
+        Confirmation.Validate(p);
+        return p;
+    }
+
+    public TimeSpan MaxAge(SignalDefinition signal) => TimeSpan.FromMilliseconds(MaxAgeMs[signal.Name]);
+
+    public TimeSpan Budget(string path) => TimeSpan.FromMilliseconds(BudgetsMs[path]);
+}
+
+public sealed class SafetyConfigException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>A sentence in both languages; <c>{name}</c> placeholders are filled by the rule that speaks it.</summary>
+public sealed class Spoken
+{
+    public string Zh { get; init; } = "";
+    public string En { get; init; } = "";
+
+    public string In(string lang) => lang == "en" ? En : Zh;
+
+    internal void Validate(List<string> problems, string where)
+    {
+        if (string.IsNullOrWhiteSpace(Zh) || string.IsNullOrWhiteSpace(En))
+            problems.Add($"{where}: needs both zh and en text");
+    }
+}
+
+public sealed class AlertRulesOptions
+{
+    public OverspeedOptions Overspeed { get; init; } = new();
+    public FatigueOptions Fatigue { get; init; } = new();
+    public MovingRuleOptions SeatbeltUnfastened { get; init; } = new();
+    public MovingRuleOptions DoorOpenMoving { get; init; } = new();
+
+    internal void Validate(List<string> p)
+    {
+        Overspeed.Validate(p);
+        Fatigue.Validate(p);
+        SeatbeltUnfastened.Validate(p, "alerts.seatbelt_unfastened");
+        DoorOpenMoving.Validate(p, "alerts.door_open_moving");
+    }
+}
+
+/// <summary>Overspeed: speed above limit + tolerance for <see cref="HoldMs"/>; clears at limit + tolerance − hysteresis.</summary>
+public sealed class OverspeedOptions
+{
+    public double ToleranceKmh { get; init; } = 5;
+    public double HysteresisKmh { get; init; } = 3;
+    public int HoldMs { get; init; } = 3000;
+    public int RealertMs { get; init; } = 30_000;
+    /// <summary>At or above limit + this many km/h the alert is critical instead of a warning.</summary>
+    public double CriticalOverKmh { get; init; } = 30;
+    public Spoken Spoken { get; init; } = new();
+
+    internal void Validate(List<string> p)
+    {
+        if (ToleranceKmh < 0) p.Add("alerts.overspeed.tolerance_kmh must be >= 0");
+        if (HysteresisKmh < 0) p.Add("alerts.overspeed.hysteresis_kmh must be >= 0");
+        if (HoldMs < 0) p.Add("alerts.overspeed.hold_ms must be >= 0");
+        if (RealertMs <= 0) p.Add("alerts.overspeed.realert_ms must be > 0");
+        if (CriticalOverKmh <= ToleranceKmh) p.Add("alerts.overspeed.critical_over_kmh must exceed tolerance_kmh");
+        Spoken.Validate(p, "alerts.overspeed.spoken");
+    }
+}
+
+/// <summary>Fatigue: the DMS level at or over a threshold, or continuous driving over a time; both suggest a rest area.</summary>
+public sealed class FatigueOptions
+{
+    public int LevelThreshold { get; init; } = 2;
+    /// <summary>The level alert clears only when the level falls to this or below (hysteresis).</summary>
+    public int ClearAtOrBelowLevel { get; init; } = 0;
+    /// <summary>At or above this level the alert is critical.</summary>
+    public int CriticalLevel { get; init; } = 3;
+    public double MaxDrivingMinutes { get; init; } = 120;
+    /// <summary>The driving-time alert clears when driving_minutes falls below max − this (the ECU resets it after a stop).</summary>
+    public double DrivingMinutesHysteresis { get; init; } = 10;
+    public int RealertMs { get; init; } = 300_000;
+    /// <summary>Category of the suggested <c>NAV_FIND_NEARBY</c>.</summary>
+    public string SuggestCategory { get; init; } = "rest_area";
+    public Spoken SpokenLevel { get; init; } = new();
+    public Spoken SpokenDrivingTime { get; init; } = new();
+
+    internal void Validate(List<string> p)
+    {
+        if (LevelThreshold is < 1 or > 3) p.Add("alerts.fatigue.level_threshold must be within 1..3");
+        if (ClearAtOrBelowLevel < 0 || ClearAtOrBelowLevel >= LevelThreshold)
+            p.Add("alerts.fatigue.clear_at_or_below_level must be >= 0 and below level_threshold");
+        if (CriticalLevel < LevelThreshold) p.Add("alerts.fatigue.critical_level must be >= level_threshold");
+        if (MaxDrivingMinutes <= 0) p.Add("alerts.fatigue.max_driving_minutes must be > 0");
+        if (DrivingMinutesHysteresis < 0 || DrivingMinutesHysteresis >= MaxDrivingMinutes)
+            p.Add("alerts.fatigue.driving_minutes_hysteresis must be within 0..max_driving_minutes");
+        if (RealertMs <= 0) p.Add("alerts.fatigue.realert_ms must be > 0");
+        if (string.IsNullOrWhiteSpace(SuggestCategory)) p.Add("alerts.fatigue.suggest_category missing");
+        SpokenLevel.Validate(p, "alerts.fatigue.spoken_level");
+        SpokenDrivingTime.Validate(p, "alerts.fatigue.spoken_driving_time");
+    }
+}
+
+/// <summary>
+/// A condition that matters only while the car moves (belt, door). Moving starts above
+/// <see cref="MovingSpeedKmh"/> and ends below <see cref="StoppedSpeedKmh"/> (hysteresis on speed).
+/// </summary>
+public sealed class MovingRuleOptions
+{
+    public double MovingSpeedKmh { get; init; } = 10;
+    public double StoppedSpeedKmh { get; init; } = 5;
+    public int HoldMs { get; init; }
+    public int RealertMs { get; init; } = 20_000;
+    public AlertSeverity Severity { get; init; } = AlertSeverity.Warning;
+    public Spoken Spoken { get; init; } = new();
+
+    internal void Validate(List<string> p, string where)
+    {
+        if (MovingSpeedKmh <= 0) p.Add($"{where}.moving_speed_kmh must be > 0");
+        if (StoppedSpeedKmh < 0 || StoppedSpeedKmh > MovingSpeedKmh) p.Add($"{where}.stopped_speed_kmh must be within 0..moving_speed_kmh");
+        if (HoldMs < 0) p.Add($"{where}.hold_ms must be >= 0");
+        if (RealertMs <= 0) p.Add($"{where}.realert_ms must be > 0");
+        Spoken.Validate(p, $"{where}.spoken");
+    }
+}
+
+public sealed class DispatchOptions
+{
+    /// <summary>Outbound alerts waiting for the sink. Full means the sink is stuck: evaluation keeps the alert
+    /// due and retries it, it never blocks and never drops one.</summary>
+    public int QueueCapacity { get; init; } = 256;
+    public int PublishAttempts { get; init; } = 3;
+    public int RetryDelayMs { get; init; } = 50;
+    /// <summary>Longest wait between time-based evaluations (hold times, re-alerts, confirmation timeouts).</summary>
+    public int TickMs { get; init; } = 100;
+}

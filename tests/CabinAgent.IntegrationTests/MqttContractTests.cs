@@ -1,0 +1,51 @@
+using System.Text;
+using CabinAgent.Pipeline;
+
+namespace CabinAgent.IntegrationTests;
+
+/// <summary>The MQTT contract of docs/mqtt.md, checked against a real mosquitto and an ECU simulator.</summary>
+public class MqttContractTests
+{
+    [Fact]
+    public async Task TheAgentIsOnlineRetainedWhileConnectedAndOfflineAfterShutdown()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        var agent = await AgentUnderTest.StartAsync(broker.Url);
+        await using (var early = await EcuSimulator.ConnectAsync(broker.Url, "vehicle/demo/agent/status"))
+        {
+            await early.WaitForAsync(r => r.Count >= 1);
+            var online = early.Received[0];
+            Assert.Equal(("""{"state":"online"}""", true), (online.Payload, online.Retain));
+        }
+        await agent.DisposeAsync();
+
+        await using var late = await EcuSimulator.ConnectAsync(broker.Url, "vehicle/demo/agent/status");
+        await late.WaitForAsync(r => r.Count >= 1);
+        Assert.Equal(("""{"state":"offline"}""", true), (late.Received[0].Payload, late.Received[0].Retain));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("今天天气怎么样")]
+    [InlineData("Откройте окно")]
+    public async Task BadInputGetsAReasonAndNothingOnAnActionTopic(string text)
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var ecu = await EcuSimulator.ConnectAsync(broker.Url);
+        await using var agent = await AgentUnderTest.StartAsync(broker.Url);
+
+        var record = await agent.SayAsync(text);
+        var tooLong = await agent.SayAsync(new string('开', 1001));
+        var french = await agent.SayAsync("ouvre la fenêtre", "fr");
+        await agent.SayAsync("下一首", id: "marker");
+        await ecu.WaitForAsync(r => r.Any(m => m.Topic.Contains("/cmd/", StringComparison.Ordinal)));
+
+        Assert.NotEqual(Outcomes.Published, record.Outcome);
+        Assert.NotNull(record.Error);
+        Assert.Equal(Outcomes.Rejected, tooLong.Outcome);
+        Assert.Equal(Outcomes.Rejected, french.Outcome);
+        var commands = ecu.Received.Where(m => m.Topic.Contains("/cmd/", StringComparison.Ordinal)).ToList();
+        Assert.Equal("marker", Assert.Single(commands).UserProperties["utterance_id"]);
+    }
+}
