@@ -27,7 +27,18 @@ public sealed class SpeechFrontEnd(ISpeechRecognizer recognizer, EndpointerOptio
         var endpointer = new Endpointer(endpointing);
         await foreach (var segment in endpointer.SegmentsAsync(source, cancellationToken).ConfigureAwait(false))
         {
-            var transcript = await recognizer.TranscribeAsync(segment.Samples, cancellationToken).ConfigureAwait(false);
+            Transcript transcript;
+            try
+            {
+                transcript = await recognizer.TranscribeAsync(segment.Samples, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SpeechRecognitionException e)
+            {
+                // One failed utterance must not stop the microphone: log it with its place in the stream and go on.
+                _logger.LogError(e, "{Source}: {Start:F2}-{End:F2} s: recognition failed: {Reason}", source.Description,
+                    segment.Start.TotalSeconds, segment.End.TotalSeconds, e.Message);
+                continue;
+            }
             if (transcript.IsEmpty)
             {
                 _logger.LogInformation("{Source}: {Start:F2}-{End:F2} s: no speech recognised{Reason}", source.Description,
