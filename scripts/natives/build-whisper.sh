@@ -13,6 +13,7 @@
 # Environment:
 #   CABIN_CACHE_DIR           cache root (default: $XDG_CACHE_HOME/cabin-agent or ~/.cache/cabin-agent)
 #   CABIN_WHISPER_CMAKE_FLAGS extra cmake flags (e.g. CUDA, see docs/speech.md); part of the hash
+#   CABIN_WHISPER_LINK_LIBS   extra libraries for the final link (CUDA: -lcudart -lcublas ...); part of the hash
 #   CABIN_BUILD_JOBS          parallel compile jobs (default: nproc)
 set -euo pipefail
 
@@ -23,7 +24,9 @@ NPM_TARBALL_SHA256=92041caf2b26c74b7f489fedf37bd093f216eebd61df512045ec2d19d0531
 SRC_SUBDIR=package/cpp/whisper.cpp
 
 # CPU only, independent of the build machine: an AVX2/FMA/F16C baseline (any x86-64 from ~2015),
-# no -march=native. ggml's own thread pool (no OpenMP) so the process has no second libgomp user.
+# no -march=native. OpenMP for the worker threads: ggml's own pool spins at every barrier without
+# ever yielding, which on a busy CPU (parallel builds, or the LLM decoding at the same time) made
+# 2-thread runs 20-100x slower than 1 thread; libgomp spins briefly, then sleeps.
 BASE_FLAGS=(
   -DCMAKE_BUILD_TYPE=Release
   -DBUILD_SHARED_LIBS=OFF
@@ -31,14 +34,17 @@ BASE_FLAGS=(
   -DGGML_NATIVE=OFF
   -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
   -DGGML_AVX512=OFF
-  -DGGML_OPENMP=OFF
+  -DGGML_OPENMP=ON
   -DGGML_CCACHE=OFF
   -DWHISPER_BUILD_TESTS=OFF -DWHISPER_BUILD_EXAMPLES=OFF -DWHISPER_BUILD_SERVER=OFF
   -DWHISPER_SDL2=OFF -DWHISPER_CURL=OFF
 )
 # shellcheck disable=SC2206
 EXTRA_FLAGS=(${CABIN_WHISPER_CMAKE_FLAGS:-})
+# shellcheck disable=SC2206
+LINK_LIBS=(${CABIN_WHISPER_LINK_LIBS:-})
 ALL_FLAGS="${BASE_FLAGS[*]} ${EXTRA_FLAGS[*]:-} link=static-ggml,version-script-whisper_*"
+[[ ${#LINK_LIBS[@]} -gt 0 ]] && ALL_FLAGS+=" ${LINK_LIBS[*]}"
 FLAGS_HASH=$(printf '%s' "$ALL_FLAGS" | sha256sum | cut -c1-10)
 
 if [[ -n "${CABIN_CACHE_DIR:-}" ]]; then CACHE_ROOT="$CABIN_CACHE_DIR"
@@ -68,7 +74,8 @@ flock 9
 if [[ -f "$MARKER" && -f "$LIB" ]]; then echo "$LIB"; exit 0; fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cabin-whisper-build.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# CABIN_KEEP_BUILD=1 keeps the build tree for debugging.
+[[ "${CABIN_KEEP_BUILD:-}" == 1 ]] || trap 'rm -rf "$WORK"' EXIT
 echo "build-whisper.sh: building whisper.cpp $WHISPER_VERSION into $OUT_DIR (flags $FLAGS_HASH)" >&2
 
 ( cd "$WORK" && npm pack --silent "$NPM_PACKAGE" >/dev/null )
@@ -106,7 +113,7 @@ c++ -shared -o "$STAGE/libwhisper.so" -Wl,-soname,libwhisper.so \
   -Wl,--whole-archive "$WHISPER_A" -Wl,--no-whole-archive \
   -Wl,--start-group "${ARCHIVES[@]}" -Wl,--end-group \
   -Wl,--version-script="$WORK/exports.map" -Wl,-Bsymbolic -Wl,--no-undefined \
-  -lpthread -lm -ldl
+  "${LINK_LIBS[@]}" -fopenmp -lpthread -lm -ldl
 
 LEAKED=$(nm -D --defined-only "$STAGE/libwhisper.so" | awk '{print $3}' | grep -v '^whisper_' | grep -v '^$' || true)
 if [[ -n "$LEAKED" ]]; then
@@ -114,7 +121,7 @@ if [[ -n "$LEAKED" ]]; then
   echo "$LEAKED" | head -20 >&2
   exit 1
 fi
-nm -D --defined-only "$STAGE/libwhisper.so" | grep -q ' whisper_full$' \
+nm -D --defined-only "$STAGE/libwhisper.so" | grep ' whisper_full$' >/dev/null \
   || { echo "build-whisper.sh: whisper_full is not exported" >&2; exit 1; }
 
 mkdir -p "$OUT_DIR"

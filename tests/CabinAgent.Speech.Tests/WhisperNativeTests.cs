@@ -71,6 +71,18 @@ public class WhisperNativeTests
         Assert.DoesNotContain(symbols, s => !s.StartsWith("whisper_", StringComparison.Ordinal));
     }
 
+    [DllImport("libc", EntryPoint = "getenv")]
+    private static extern IntPtr NativeGetenv([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
+
+    [Fact]
+    public void OpenMP_threads_wait_passively_unless_the_operator_chose_otherwise()
+    {
+        Assert.Equal("1.9.1", WhisperLibrary.NativeVersion()); // loads the library
+        var expected = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY")
+                       ?? (Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is null ? "passive" : null);
+        Assert.Equal(expected, Marshal.PtrToStringUTF8(NativeGetenv("OMP_WAIT_POLICY")));
+    }
+
     [Fact]
     public void The_cpu_build_is_portable_avx2_without_avx512()
     {

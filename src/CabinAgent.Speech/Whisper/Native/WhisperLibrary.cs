@@ -14,7 +14,7 @@ namespace CabinAgent.Speech.Whisper.Native;
 /// Only our own library is loaded by path: the LLM tier's llama.cpp brings its own ggml, and our
 /// libwhisper.so exports nothing but whisper_*, so the two never bind to each other.
 /// </summary>
-public static class WhisperLibrary
+public static partial class WhisperLibrary
 {
     public const string EnvironmentVariable = "CABIN_WHISPER_LIB";
     public const string Version = "1.9.1";
@@ -33,6 +33,7 @@ public static class WhisperLibrary
     private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
         if (libraryName != WhisperNative.Library) return IntPtr.Zero;
+        PrepareOpenMp();
         foreach (var candidate in Candidates())
         {
             if (!File.Exists(candidate)) continue;
@@ -44,6 +45,26 @@ public static class WhisperLibrary
         }
         return IntPtr.Zero; // the runtime then throws DllNotFoundException naming "whisper"
     }
+
+    /// <summary>
+    /// libwhisper.so runs its worker threads on OpenMP (libgomp). libgomp's default is to spin a
+    /// long time at each barrier; with other work on the CPU (the LLM decoding, parallel builds on
+    /// CI) spinning threads take the time slices the working ones need, and a 2-thread run measured
+    /// 3-6x slower than with passive waiting. libgomp reads its settings once, when it is loaded, so
+    /// they are put in the native environment here, before the library is loaded, unless the
+    /// operator set OMP_WAIT_POLICY or GOMP_SPINCOUNT already. (.NET's Environment.SetEnvironmentVariable
+    /// does not reach native getenv on Unix, hence libc's setenv.)
+    /// </summary>
+    private static void PrepareOpenMp()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null) return;
+        if (Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is not null) return;
+        setenv("OMP_WAIT_POLICY", "passive", 0);
+    }
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int setenv(string name, string value, int overwrite);
 
     /// <summary>The paths tried, in order (for error messages and `cabin-agent` diagnostics).</summary>
     public static IEnumerable<string> Candidates()
