@@ -9,5 +9,7 @@ var root = new RootCommand("CabinAgent: in-vehicle voice commands → validated,
     BenchCommands.Create(),
     SchemaCommand.Create(),
     IntentsCommands.Create(),
+    ModelsCommand.Create(),
+    SafetyCommands.Replay(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,19 +1,18 @@
-using System.Reflection;
 using CabinAgent.Actions;
 using CabinAgent.Understanding.Deterministic;
 
 namespace CabinAgent.Understanding.Tests;
 
-/// <summary>The repository's catalog and intents, loaded once for all tests.</summary>
+/// <summary>The shipped catalog and intents, loaded once for all tests.</summary>
 public static class Repo
 {
-    public static string Root { get; } = typeof(Repo).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .Single(a => a.Key == "RepoRoot").Value!;
+    /// <summary>The shipped config/, copied beside the test assembly by tests/Directory.Build.props.</summary>
+    public static string ConfigDirectory { get; } = Path.Combine(AppContext.BaseDirectory, "config");
 
-    public static string IntentsDirectory => Path.Combine(Root, "config", "intents");
+    public static string IntentsDirectory => Path.Combine(ConfigDirectory, "intents");
 
     private static readonly Lazy<ActionCatalog> LazyCatalog =
-        new(() => ActionCatalog.Load(Path.Combine(Root, "config", "actions.json")));
+        new(() => ActionCatalog.Load(Path.Combine(ConfigDirectory, "actions.json")));
 
     private static readonly Lazy<DeterministicTier> LazyTier =
         new(() => DeterministicTier.Load(IntentsDirectory, LazyCatalog.Value));

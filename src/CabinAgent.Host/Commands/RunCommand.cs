@@ -33,10 +33,12 @@ internal static class RunCommand
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>(
             Microsoft.Extensions.Logging.Console.ConsoleFormatterNames.Systemd, o => o.IncludeScopes = true);
         builder.Services.AddCabinAgent(builder.Configuration);
+        builder.Services.AddHostedService<SafetyService>();
         builder.Services.AddHostedService<AgentService>();
         builder.Services.AddOptions<ObservabilityOptions>().Bind(builder.Configuration.GetSection(ObservabilityOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ObservabilityOptions>>(new SectionValidator<ObservabilityOptions>(ObservabilityOptions.Section));
         builder.Services.AddHostedService<HealthEndpoint>();
+        builder.Services.AddSingleton<IHealthContributor>(sp => sp.GetRequiredService<UnderstandingTiers>());
         using var host = builder.Build();
         if (!CliSupport.TryStart(host.Services, Console.Error))
             return CliSupport.ExitUsage;

@@ -69,13 +69,15 @@ internal sealed class CompiledTemplate
     /// Turns a regex match into parameters. Returns null and a reason when a slot does not hold a usable value
     /// (a number out of the catalog's range, an empty or over-long span).
     /// </summary>
-    public Candidate? Extract(Match match, NormalizedText text, out string? reason)
+    /// <param name="explain">Also build the explanation and slot details (only for the winning candidate: they
+    /// cost most of the allocations).</param>
+    public Candidate? Extract(Match match, NormalizedText text, bool explain, out string? reason)
     {
         reason = null;
         var parameters = new JsonObject();
-        var details = new JsonObject();
-        var explanation = new System.Text.StringBuilder();
-        explanation.Append("template ").Append(Id).Append(" \"").Append(Sentence).Append('"');
+        var details = explain ? new JsonObject() : null;
+        var explanation = explain ? new System.Text.StringBuilder() : null;
+        explanation?.Append("template ").Append(Id).Append(" \"").Append(Sentence).Append('"');
         var spanChars = 0;
         var hasSpan = false;
 
@@ -151,16 +153,18 @@ internal sealed class CompiledTemplate
                 }
             }
             parameters[slot.Parameter] = value;
-            details[slot.Parameter] = new JsonObject { ["heard"] = heard, ["value"] = value.DeepClone(), ["how"] = how };
-            explanation.Append("; ").Append(slot.Parameter).Append("='").Append(heard).Append("' → ")
+            if (!explain) continue;
+            details![slot.Parameter] = new JsonObject { ["heard"] = heard, ["value"] = value.DeepClone(), ["how"] = how };
+            explanation!.Append("; ").Append(slot.Parameter).Append("='").Append(heard).Append("' → ")
                 .Append(value.ToJsonString()).Append(" (").Append(how).Append(')');
         }
 
         foreach (var (name, fixedValue) in FixedSlots)
         {
             parameters[name] = fixedValue.DeepClone();
-            details[name] = new JsonObject { ["value"] = fixedValue.DeepClone(), ["how"] = "set by the template" };
-            explanation.Append("; ").Append(name).Append('=').Append(fixedValue.ToJsonString()).Append(" (set by the template)");
+            if (!explain) continue;
+            details![name] = new JsonObject { ["value"] = fixedValue.DeepClone(), ["how"] = "set by the template" };
+            explanation!.Append("; ").Append(name).Append('=').Append(fixedValue.ToJsonString()).Append(" (set by the template)");
         }
 
         foreach (var p in Action.Parameters)
@@ -175,14 +179,14 @@ internal sealed class CompiledTemplate
         // Spans are open-ended: where a span ends is a guess the literal words around it make, so a span
         // match is never fully certain.
         var confidence = hasSpan ? Math.Round(Confidence * SpanConfidenceFactor, 4) : Confidence;
-        return new Candidate(this, parameters, details, explanation.ToString(), confidence, spanChars);
+        return new Candidate(this, match, parameters, details, explanation?.ToString(), confidence, spanChars);
     }
 
     public const double SpanConfidenceFactor = 0.95;
 }
 
-internal sealed record Candidate(CompiledTemplate Template, JsonObject Parameters, JsonObject Slots,
-    string Explanation, double Confidence, int SpanChars)
+internal sealed record Candidate(CompiledTemplate Template, Match Match, JsonObject Parameters, JsonObject? Slots,
+    string? Explanation, double Confidence, int SpanChars)
 {
     /// <summary>
     /// The candidate that leaves fewer characters to open spans wins (it explains more of the utterance with

@@ -50,8 +50,18 @@ public sealed class DeterministicTier : IUnderstandingTier
     public static DeterministicTier Load(string intentsDirectory, ActionCatalog catalog) =>
         new(IntentLoader.Load(intentsDirectory, catalog));
 
-    public ValueTask<TierResult> UnderstandAsync(Utterance utterance, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(Understand(utterance));
+    public ValueTask<TierResult> UnderstandAsync(Utterance utterance, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ValueTask.FromResult(Understand(utterance));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A bug here must cost one utterance, not the agent: the pipeline records a failed outcome.
+            return ValueTask.FromResult<TierResult>(new TierFailed($"deterministic tier error: {ex.GetType().Name}: {ex.Message}"));
+        }
+    }
 
     public TierResult Understand(Utterance utterance)
     {
@@ -66,7 +76,9 @@ public sealed class DeterministicTier : IUnderstandingTier
             return new NotUnderstood("no words left after removing punctuation and fillers");
 
         var first = utterance.Lang ?? LanguageDetector.Detect(normalized.Text) ?? LanguageDetector.Chinese;
-        var (primary, secondary) = first == LanguageDetector.English ? (_en, _zh) : (_zh, _en);
+        var (primary, secondary) = string.Equals(first, LanguageDetector.English, StringComparison.OrdinalIgnoreCase)
+            ? (_en, _zh)
+            : (_zh, _en);
 
         Candidate? best = null;
         Candidate? rival = null;
@@ -96,6 +108,8 @@ public sealed class DeterministicTier : IUnderstandingTier
             };
         }
 
+        // Explanations are built for the winner only.
+        best = best.Template.Extract(best.Match, normalized, explain: true, out _)!;
         var template = best.Template;
         return new Understood(template.Action.Name, best.Parameters, best.Confidence, template.Language)
         {
@@ -124,7 +138,7 @@ public sealed class DeterministicTier : IUnderstandingTier
             if (!template.MayMatch(s)) continue;
             var match = template.Regex.Match(s);
             if (!match.Success) continue;
-            var candidate = template.Extract(match, text, out var reason);
+            var candidate = template.Extract(match, text, explain: false, out var reason);
             if (candidate is null)
             {
                 rejection ??= reason;
