@@ -20,6 +20,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(Deterministic());
         bench.Subcommands.Add(LlmCommands.Bench());
         bench.Subcommands.Add(SafetyCommands.Bench());
+        bench.Subcommands.Add(SpeechCommands.Bench());
         return bench;
     }
 

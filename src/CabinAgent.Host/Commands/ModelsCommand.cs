@@ -8,7 +8,7 @@ internal static class ModelsCommand
     public static Command Create()
     {
         var models = new Command("models", "Model files: info, select, quantize, and tiny generated test models");
-        foreach (var command in LlmCommands.Models())
+        foreach (var command in LlmCommands.Models().Concat(SpeechCommands.Models()))
             models.Subcommands.Add(command);
         return models;
     }

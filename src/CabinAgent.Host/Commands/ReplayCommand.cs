@@ -3,6 +3,7 @@ using System.Text;
 using CabinAgent.Host.Composition;
 using CabinAgent.Host.Replay;
 using CabinAgent.Messaging;
+using CabinAgent.Speech;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CabinAgent.Host.Commands;
@@ -14,7 +15,7 @@ internal static class ReplayCommand
     {
         var inputs = new Argument<string[]>("inputs")
         {
-            Description = "JSONL files of {\"id\", \"text\", \"lang\"?, \"vehicle_state\"?} lines ('-' for stdin)",
+            Description = "JSONL files of {\"id\", \"text\" or \"audio\", \"lang\"?, \"vehicle_state\"?} lines ('-' for stdin), WAV files, or folders of WAVs",
             Arity = ArgumentArity.ZeroOrMore,
         };
         var output = new Option<string?>("--output", "-o") { Description = "Write output lines here instead of stdout" };
@@ -25,6 +26,7 @@ internal static class ReplayCommand
         var config = new Option<string?>("--config") { Description = "Extra configuration JSON file" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Information-level logs on stderr" };
         var model = new Option<string?>("--model") { Description = "GGUF model for the LLM tier (must load, or replay stops)" };
+        var whisperModel = new Option<string?>("--whisper-model") { Description = "whisper.cpp model for audio inputs (overrides Speech:ModelPath)" };
         var telemetry = new Option<string?>("--telemetry")
         {
             Description = "A recorded telemetry trace ({\"t_ms\", \"topic\", \"payload\"} lines), merged with the inputs by t_ms",
@@ -32,11 +34,11 @@ internal static class ReplayCommand
 
         var command = new Command("replay", "Replay recorded utterances through the pipeline; one JSON line out per line in")
         {
-            inputs, output, dryRun, broker, tier, config, verbose, telemetry, model,
+            inputs, output, dryRun, broker, tier, config, verbose, telemetry, model, whisperModel,
         };
         command.SetAction((parse, ct) => RunAsync(
             parse.GetValue(inputs)!, parse.GetValue(output), parse.GetValue(dryRun), parse.GetValue(broker),
-            parse.GetValue(tier)!, parse.GetValue(config), parse.GetValue(verbose), parse.GetValue(telemetry), parse.GetValue(model), ct));
+            parse.GetValue(tier)!, parse.GetValue(config), parse.GetValue(verbose), parse.GetValue(telemetry), parse.GetValue(model), parse.GetValue(whisperModel), ct));
         return command;
     }
 
@@ -54,7 +56,7 @@ internal static class ReplayCommand
     }
 
     private static async Task<int> RunAsync(string[] inputs, string? outputPath, bool dryRun, string? brokerUrl,
-        string tier, string? configFile, bool verbose, string? telemetryPath, string? modelPath, CancellationToken ct)
+        string tier, string? configFile, bool verbose, string? telemetryPath, string? modelPath, string? whisperModel, CancellationToken ct)
     {
         if (inputs.Length == 0 && telemetryPath is null)
         {
@@ -63,7 +65,7 @@ internal static class ReplayCommand
         }
         foreach (var input in telemetryPath is null ? inputs : [.. inputs, telemetryPath])
         {
-            if (input != "-" && !File.Exists(input))
+            if (input != "-" && !File.Exists(input) && !Directory.Exists(input))
             {
                 await Console.Error.WriteLineAsync($"replay: input not found: {input}");
                 return CliSupport.ExitUsage;
@@ -79,16 +81,20 @@ internal static class ReplayCommand
             overrides["Llm:ModelPath"] = modelPath;
             overrides["Llm:Required"] = "true";
         }
+        if (whisperModel is not null) overrides["Speech:ModelPath"] = whisperModel;
         if (embedded is not null) overrides["Mqtt:Broker"] = embedded.Url;
         else if (brokerUrl is not null) overrides["Mqtt:Broker"] = brokerUrl;
 
         // Safety time is the trace's: it starts at the epoch and moves only with the lines' t_ms.
         var clock = new CabinAgent.Safety.SafetyReplayClock(0);
-        await using var services = CliSupport.BuildAgent(AgentComposition.BuildConfiguration(configFile, overrides), verbose,
+        var configuration = AgentComposition.BuildConfiguration(configFile, overrides);
+        var withSpeech = !string.IsNullOrWhiteSpace(configuration["Speech:ModelPath"]);
+        await using var services = CliSupport.BuildAgent(configuration, verbose,
             s =>
             {
                 s.UseReplayClock(clock);
                 if (dryRun) s.UseDryRunOutput();
+                if (withSpeech) s.AddCabinSpeech(configuration);
             });
         if (!CliSupport.TryStart(services, Console.Error))
             return CliSupport.ExitUsage;
@@ -111,8 +117,21 @@ internal static class ReplayCommand
         var safety = services.GetRequiredService<CabinAgent.Safety.SafetyModule>();
         using var stopDispatch = new CancellationTokenSource();
         var dispatching = safety.Dispatcher.RunAsync(stopDispatch.Token);
+        CabinAgent.Speech.SpeechFrontEnd? speech = null;
+        if (withSpeech)
+        {
+            try
+            {
+                speech = services.GetRequiredService<CabinAgent.Speech.SpeechFrontEnd>();
+            }
+            catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationException or CabinAgent.Speech.SpeechRecognitionException or IOException or InvalidDataException)
+            {
+                await Console.Error.WriteLineAsync($"replay: speech: {ex.Message}");
+                return CliSupport.ExitUsage;
+            }
+        }
         var runner = new ReplayRunner(services.GetRequiredService<Pipeline.UtterancePipeline>(), safety, clock,
-            services.GetRequiredService<SafetyObserver>());
+            services.GetRequiredService<SafetyObserver>(), speech);
         await using var output = outputPath is null
             ? new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false }
             : new StreamWriter(outputPath, append: false, new UTF8Encoding(false));
@@ -120,6 +139,11 @@ internal static class ReplayCommand
         {
             foreach (var input in inputs)
             {
+                if (ReplayInput.IsAudio(input))
+                {
+                    await runner.RunAsync(ReplayInput.FromAudio(input), output, ct);
+                    continue;
+                }
                 using var reader = input == "-"
                     ? new StreamReader(Console.OpenStandardInput(), Encoding.UTF8)
                     : new StreamReader(input, Encoding.UTF8);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using CabinAgent.Host.Composition;
 using CabinAgent.Host.Daemon;
+using CabinAgent.Speech;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -33,8 +34,16 @@ internal static class RunCommand
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>(
             Microsoft.Extensions.Logging.Console.ConsoleFormatterNames.Systemd, o => o.IncludeScopes = true);
         builder.Services.AddCabinAgent(builder.Configuration);
+        builder.Services.AddSingleton<UtteranceQueue>();
         builder.Services.AddHostedService<SafetyService>();
         builder.Services.AddHostedService<AgentService>();
+        // The microphone, when a whisper model is configured and present; otherwise transcripts come from the bus.
+        var speech = new SpeechStatus(builder.Configuration["Speech:ModelPath"]);
+        builder.Services.AddSingleton(speech);
+        builder.Services.AddSingleton<IHealthContributor>(speech);
+        if (speech.Enabled)
+            builder.Services.AddCabinSpeech(builder.Configuration);
+        builder.Services.AddHostedService<SpeechService>();
         builder.Services.AddOptions<ObservabilityOptions>().Bind(builder.Configuration.GetSection(ObservabilityOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ObservabilityOptions>>(new SectionValidator<ObservabilityOptions>(ObservabilityOptions.Section));
         builder.Services.AddHostedService<HealthEndpoint>();

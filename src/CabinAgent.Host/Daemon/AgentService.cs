@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Threading.Channels;
 using System.Text.Json.Nodes;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
@@ -9,21 +8,17 @@ using Microsoft.Extensions.Logging;
 namespace CabinAgent.Host.Daemon;
 
 /// <summary>
-/// The daemon's main loop: keeps the broker session and takes transcripts from the transcript topic.
-/// Each utterance is admitted the moment it arrives (validation and the safety pre-check, so an emergency
-/// goes out at once and cancels a model decode in flight); the rest are understood one at a time, in the
-/// order the driver spoke them, so commands reach the ECUs in that order.
+/// The daemon's main loop: keeps the broker session, takes transcripts from the transcript topic into the
+/// <see cref="UtteranceQueue"/>, and runs the queue.
 /// </summary>
 internal sealed class AgentService(
     MqttConnection connection,
     MqttAgentOutput output,
     TopicMap topics,
     UtterancePipeline pipeline,
+    UtteranceQueue queue,
     ILogger<AgentService> logger) : BackgroundService
 {
-    private readonly Channel<UtterancePipeline.Admission> _waiting = Channel.CreateBounded<UtterancePipeline.Admission>(
-        new BoundedChannelOptions(64) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await connection.SubscribeAsync(topics.Transcript, message => OnTranscriptAsync(message, stoppingToken), stoppingToken);
@@ -42,22 +37,10 @@ internal sealed class AgentService(
         }
         logger.LogInformation("Listening for transcripts on {Topic}; tiers: {Tiers}", topics.Transcript,
             string.Join(" → ", pipeline.Tiers.Select(t => t.Name)));
-        try
-        {
-            await foreach (var admission in _waiting.Reader.ReadAllAsync(stoppingToken))
-                await pipeline.CompleteAsync(admission, stoppingToken);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+        await queue.RunAsync(stoppingToken);
     }
 
-    private async Task OnTranscriptAsync(InboundMessage message, CancellationToken ct)
-    {
-        var admission = await pipeline.AdmitAsync(ParseTranscript(message), ct);
-        if (!admission.Finished)
-            await _waiting.Writer.WriteAsync(admission, ct);
-    }
+    private Task OnTranscriptAsync(InboundMessage message, CancellationToken ct) => queue.SubmitAsync(ParseTranscript(message), ct);
 
     /// <summary>
     /// A transcript is either plain UTF-8 text or <c>{"id", "text", "lang"}</c>. Anything unreadable still

@@ -14,6 +14,9 @@ internal sealed record UtteranceItem(int Line, string Id, string? Text, string? 
     : ReplayItem(Line)
 {
     public bool StateOnly { get; init; }
+
+    /// <summary>A recorded WAV to transcribe instead of <see cref="Text"/> (resolved against the input file's folder).</summary>
+    public string? Audio { get; init; }
 }
 
 /// <summary><c>{"t_ms", "topic", "payload"}</c>: a recorded telemetry message.</summary>
@@ -25,6 +28,19 @@ internal sealed record InvalidItem(int Line, string Id, string Reason) : ReplayI
 internal static class ReplayInput
 {
     public const int MaxLineBytes = 64 * 1024;
+
+    /// <summary>A WAV file (or each WAV of a folder, in name order) as utterance lines, id = file name.</summary>
+    public static IEnumerable<ReplayItem> FromAudio(string path)
+    {
+        var files = Directory.Exists(path)
+            ? Directory.GetFiles(path, "*.wav").Order(StringComparer.Ordinal).ToArray()
+            : [path];
+        for (var i = 0; i < files.Length; i++)
+            yield return new UtteranceItem(i + 1, Path.GetFileNameWithoutExtension(files[i]), null, null, null) { Audio = Path.GetFullPath(files[i]) };
+    }
+
+    public static bool IsAudio(string path) =>
+        Directory.Exists(path) || path.EndsWith(".wav", StringComparison.OrdinalIgnoreCase);
 
     public static IEnumerable<ReplayItem> Read(TextReader reader, string source)
     {
@@ -72,11 +88,15 @@ internal static class ReplayInput
                 return new InvalidItem(lineNumber, id, $"line {lineNumber}: \"text\" must be a string");
             if (!TryOptionalString(obj, "lang", out var lang))
                 return new InvalidItem(lineNumber, id, $"line {lineNumber}: \"lang\" must be a string");
+            if (!TryOptionalString(obj, "audio", out var audio))
+                return new InvalidItem(lineNumber, id, $"line {lineNumber}: \"audio\" must be a path string");
             if (obj["vehicle_state"] is not (null or JsonObject))
                 return new InvalidItem(lineNumber, id, $"line {lineNumber}: \"vehicle_state\" must be an object");
             var state = obj["vehicle_state"] as JsonObject;
-            var stateOnly = state is not null && !obj.ContainsKey("text");
-            return new UtteranceItem(lineNumber, id, text, lang, state, time) { StateOnly = stateOnly };
+            var stateOnly = state is not null && !obj.ContainsKey("text") && audio is null;
+            if (audio is not null && !Path.IsPathRooted(audio))
+                audio = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(source)) ?? ".", audio);
+            return new UtteranceItem(lineNumber, id, text, lang, state, time) { StateOnly = stateOnly, Audio = audio };
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
         {

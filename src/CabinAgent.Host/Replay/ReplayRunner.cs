@@ -12,7 +12,8 @@ namespace CabinAgent.Host.Replay;
 /// input line in input order, plus a line for every alert or notice the safety layer raised. Time is the
 /// trace's own (<c>t_ms</c>), so the same file gives the same alerts and gate decisions every run.
 /// </summary>
-internal sealed class ReplayRunner(UtterancePipeline pipeline, SafetyModule safety, SafetyReplayClock clock, SafetyObserver observer)
+internal sealed class ReplayRunner(UtterancePipeline pipeline, SafetyModule safety, SafetyReplayClock clock, SafetyObserver observer,
+    CabinAgent.Speech.SpeechFrontEnd? speech = null)
 {
     private static readonly JsonSerializerOptions LineJson = new()
     {
@@ -87,11 +88,39 @@ internal sealed class ReplayRunner(UtterancePipeline pipeline, SafetyModule safe
 
     private async Task<JsonObject> ProcessUtteranceAsync(UtteranceItem item, CancellationToken ct)
     {
-        var record = await pipeline.ProcessAsync(new UtteranceInput(item.Id, item.Text, item.Lang), ct).ConfigureAwait(false);
+        var (text, lang, asr, audioError) = (item.Text, item.Lang, (JsonObject?)null, (string?)null);
+        if (item.Audio is not null)
+            (text, lang, asr, audioError) = await TranscribeAsync(item, ct).ConfigureAwait(false);
+        // Latency is measured from the end of the transcript, as in the car: the ASR's own time is in "asr".
+        var record = await pipeline.ProcessAsync(new UtteranceInput(item.Id, text, lang, DecodeError: audioError), ct).ConfigureAwait(false);
         Summary.Add(record);
         var line = ToLine(record);
+        if (item.Audio is not null)
+        {
+            line["audio"] = item.Audio;
+            line["asr"] = asr;
+        }
         if (item.TimeMs is not null) line["t_ms"] = NowMs;
         return line;
+    }
+
+    private async Task<(string? Text, string? Lang, JsonObject? Asr, string? Error)> TranscribeAsync(UtteranceItem item, CancellationToken ct)
+    {
+        if (speech is null)
+            return (null, null, null, "audio input needs a whisper model (--whisper-model or Speech:ModelPath)");
+        try
+        {
+            var transcript = await speech.TranscribeFileAsync(item.Audio!, ct).ConfigureAwait(false);
+            var asr = (JsonObject)System.Text.Json.JsonSerializer.SerializeToNode(transcript, LineJson)!;
+            var lang = transcript.Language is "zh" or "en" ? transcript.Language : item.Lang;
+            return transcript.IsEmpty
+                ? (null, lang, asr, "no speech recognised" + (transcript.DroppedReason is { } why ? $" ({why})" : ""))
+                : (transcript.Text, lang, asr, null);
+        }
+        catch (Exception ex) when (ex is CabinAgent.Speech.Audio.WavFormatException or IOException or CabinAgent.Speech.SpeechRecognitionException)
+        {
+            return (null, item.Lang, null, $"audio {Path.GetFileName(item.Audio)}: {ex.Message}");
+        }
     }
 
     private JsonObject SafetyLine(object raised) => raised switch

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using CabinAgent.Pipeline;
+using CabinAgent.Speech;
+using CabinAgent.Speech.Audio;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CabinAgent.Host.Daemon;
+
+/// <summary>
+/// The daemon's ears: the configured audio source through endpointing and whisper, each utterance into the
+/// same queue as transcripts from the bus. Without a usable whisper model the agent keeps running on the
+/// transcript topic and says so at start-up and on /healthz.
+/// </summary>
+internal sealed class SpeechService(IServiceProvider services, UtteranceQueue queue, SpeechStatus status, ILogger<SpeechService> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (status.Problem is not null || !status.Enabled)
+        {
+            logger.Log(status.Problem is null ? LogLevel.Information : LogLevel.Error, "Speech front off: {Reason}", status.Problem ?? status.State);
+            return;
+        }
+        SpeechFrontEnd frontEnd;
+        IAudioSource source;
+        try
+        {
+            frontEnd = services.GetRequiredService<SpeechFrontEnd>();
+            source = services.GetRequiredService<IAudioSource>();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            status.Fail($"speech front failed to start ({ex.Message}); transcripts on the bus still work");
+            logger.LogError("{Problem}", status.Problem);
+            return;
+        }
+        logger.LogInformation("Listening on {Source}", source.Description);
+        try
+        {
+            await foreach (var heard in frontEnd.ListenAsync(source, stoppingToken))
+            {
+                await queue.SubmitAsync(new UtteranceInput(UtteranceInput.NewId(), heard.Transcript.Text, heard.Lang,
+                    Stopwatch.GetTimestamp()), stoppingToken);
+            }
+            status.Fail($"audio source {source.Description} ended");
+            logger.LogWarning("Audio source {Source} ended", source.Description);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            status.Fail($"audio source failed: {ex.Message}");
+            logger.LogError(ex, "Audio source failed");
+        }
+        finally
+        {
+            await source.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>Whether the speech front is on, off by configuration, or broken; reported on /healthz.</summary>
+internal sealed class SpeechStatus : IHealthContributor
+{
+    public SpeechStatus(string? modelPath)
+    {
+        if (string.IsNullOrWhiteSpace(modelPath))
+            State = "off: no whisper model configured (Speech:ModelPath); transcripts come from the bus";
+        else if (!File.Exists(modelPath))
+            Problem = $"whisper model missing: {modelPath}; transcripts on the bus still work";
+        else
+        {
+            Enabled = true;
+            State = "listening";
+        }
+    }
+
+    public bool Enabled { get; }
+    public string State { get; private set; } = "off";
+    public string? Problem { get; private set; }
+
+    public void Fail(string problem)
+    {
+        Problem = problem;
+        State = "failed";
+    }
+
+    public (string Name, string State, string? Problem) Report() => ("speech", Problem is null ? State : "failed", Problem);
+}

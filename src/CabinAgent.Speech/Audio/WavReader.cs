@@ -1,0 +1,157 @@
+using System.Buffers.Binary;
+
+namespace CabinAgent.Speech.Audio;
+
+/// <summary>Why a WAV file was refused. Stable names: they appear in logs and replay records.</summary>
+public enum WavRejection
+{
+    NotRiff,
+    NotWave,
+    Truncated,
+    MissingFormatChunk,
+    MissingDataChunk,
+    UnsupportedEncoding,
+    UnsupportedBitDepth,
+    InvalidFormat,
+}
+
+/// <summary>A WAV file we cannot read, with the reason in <see cref="Rejection"/> and a sentence for people.</summary>
+public sealed class WavFormatException(WavRejection rejection, string message) : Exception(message)
+{
+    public WavRejection Rejection { get; } = rejection;
+}
+
+/// <summary>The format a WAV file declares in its <c>fmt </c> chunk.</summary>
+public sealed record WavFormat(int Encoding, int Channels, int SampleRate, int BitsPerSample)
+{
+    public const int Pcm = 1;
+    public const int IeeeFloat = 3;
+    public const int Extensible = 0xFFFE;
+}
+
+/// <summary>
+/// Reads RIFF/WAVE files holding 16-bit PCM or 32-bit float samples, at any rate and channel
+/// count, and returns 16 kHz mono. Everything else is refused with a <see cref="WavFormatException"/>
+/// rather than guessed at: a misread file would reach the recognizer as loud noise.
+/// </summary>
+public static class WavReader
+{
+    /// <summary>Files larger than this are refused: a voice command is seconds long, not an hour.</summary>
+    public const long MaxFileBytes = 64L * 1024 * 1024;
+
+    public static AudioClip Read(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new FileNotFoundException($"WAV file not found: {path}", path);
+        if (info.Length > MaxFileBytes)
+            throw new WavFormatException(WavRejection.InvalidFormat, $"{path}: file is {info.Length} bytes, more than the {MaxFileBytes} accepted");
+        return Read(File.ReadAllBytes(path));
+    }
+
+    public static AudioClip Read(ReadOnlySpan<byte> bytes)
+    {
+        var (format, dataOffset, dataLength) = Parse(bytes);
+        var interleaved = Decode(format, bytes.Slice(dataOffset, dataLength));
+        return new AudioClip(Resampler.ToMono16k(interleaved, format.SampleRate, format.Channels));
+    }
+
+    private static (WavFormat Format, int DataOffset, int DataLength) Parse(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length < 12 || !bytes[..4].SequenceEqual("RIFF"u8))
+            throw new WavFormatException(WavRejection.NotRiff, "not a RIFF file (no 'RIFF' header)");
+        if (!bytes.Slice(8, 4).SequenceEqual("WAVE"u8))
+            throw new WavFormatException(WavRejection.NotWave, "RIFF file is not WAVE (no 'WAVE' form type)");
+
+        WavFormat? format = null;
+        var pos = 12;
+        while (pos + 8 <= bytes.Length)
+        {
+            var id = bytes.Slice(pos, 4);
+            var size = BinaryPrimitives.ReadUInt32LittleEndian(bytes.Slice(pos + 4, 4));
+            var body = pos + 8;
+            if (id.SequenceEqual("fmt "u8))
+            {
+                if (size < 16 || body + size > bytes.Length)
+                    throw new WavFormatException(WavRejection.Truncated, "truncated file: the 'fmt ' chunk is cut short");
+                format = ReadFormat(bytes.Slice(body, (int)size));
+            }
+            else if (id.SequenceEqual("data"u8))
+            {
+                if (format is null)
+                    throw new WavFormatException(WavRejection.MissingFormatChunk, "no 'fmt ' chunk before the 'data' chunk");
+                // 0xFFFFFFFF is what streaming writers (arecord, sox to a pipe) put when the length was unknown.
+                if (size == uint.MaxValue) size = (uint)(bytes.Length - body);
+                if (body + (long)size > bytes.Length)
+                    throw new WavFormatException(WavRejection.Truncated,
+                        $"truncated file: the 'data' chunk declares {size} bytes but only {bytes.Length - body} are present");
+                var blockAlign = format.Channels * format.BitsPerSample / 8;
+                var usable = (int)size - (int)size % blockAlign;
+                return (format, body, usable);
+            }
+            pos = body + (int)Math.Min(size + (size & 1), int.MaxValue - body); // chunks are word-aligned
+        }
+        if (format is null)
+            throw new WavFormatException(WavRejection.MissingFormatChunk, "no 'fmt ' chunk");
+        throw new WavFormatException(WavRejection.MissingDataChunk, "no 'data' chunk");
+    }
+
+    private static WavFormat ReadFormat(ReadOnlySpan<byte> fmt)
+    {
+        int encoding = BinaryPrimitives.ReadUInt16LittleEndian(fmt);
+        int channels = BinaryPrimitives.ReadUInt16LittleEndian(fmt[2..]);
+        var rate = BinaryPrimitives.ReadInt32LittleEndian(fmt[4..]);
+        int bits = BinaryPrimitives.ReadUInt16LittleEndian(fmt[14..]);
+
+        if (encoding == WavFormat.Extensible)
+        {
+            if (fmt.Length < 40)
+                throw new WavFormatException(WavRejection.InvalidFormat, "WAVE_FORMAT_EXTENSIBLE header is shorter than 40 bytes");
+            // The sub-format GUID starts with the plain format code.
+            encoding = BinaryPrimitives.ReadUInt16LittleEndian(fmt[24..]);
+        }
+
+        if (encoding != WavFormat.Pcm && encoding != WavFormat.IeeeFloat)
+            throw new WavFormatException(WavRejection.UnsupportedEncoding,
+                $"unsupported encoding {EncodingName(encoding)}: only PCM 16-bit and IEEE float 32-bit are read");
+        if (encoding == WavFormat.Pcm && bits != 16)
+            throw new WavFormatException(WavRejection.UnsupportedBitDepth,
+                $"unsupported PCM bit depth {bits}: only 16-bit PCM is read");
+        if (encoding == WavFormat.IeeeFloat && bits != 32)
+            throw new WavFormatException(WavRejection.UnsupportedBitDepth,
+                $"unsupported float bit depth {bits}: only 32-bit float is read");
+        if (channels < 1 || channels > 32)
+            throw new WavFormatException(WavRejection.InvalidFormat, $"invalid channel count {channels}");
+        if (rate < 4_000 || rate > 384_000)
+            throw new WavFormatException(WavRejection.InvalidFormat, $"invalid sample rate {rate} Hz (accepted: 4000 to 384000)");
+        return new WavFormat(encoding, channels, rate, bits);
+    }
+
+    private static string EncodingName(int code) => code switch
+    {
+        2 => "MS ADPCM (2)",
+        6 => "A-law (6)",
+        7 => "mu-law (7)",
+        0x11 => "IMA ADPCM (17)",
+        0x55 => "MP3 (85)",
+        _ => $"format code {code}",
+    };
+
+    private static float[] Decode(WavFormat format, ReadOnlySpan<byte> data)
+    {
+        if (format.Encoding == WavFormat.Pcm)
+        {
+            var samples = new float[data.Length / 2];
+            for (var i = 0; i < samples.Length; i++)
+                samples[i] = BinaryPrimitives.ReadInt16LittleEndian(data.Slice(i * 2, 2)) / 32768f;
+            return samples;
+        }
+        var floats = new float[data.Length / 4];
+        for (var i = 0; i < floats.Length; i++)
+        {
+            var v = BinaryPrimitives.ReadSingleLittleEndian(data.Slice(i * 4, 4));
+            // NaN or out-of-range floats would blow up the mel spectrogram; clamp them to full scale.
+            floats[i] = float.IsNaN(v) ? 0f : Math.Clamp(v, -1f, 1f);
+        }
+        return floats;
+    }
+}

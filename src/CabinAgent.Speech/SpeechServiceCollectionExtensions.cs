@@ -1,0 +1,41 @@
+using CabinAgent.Speech.Audio;
+using CabinAgent.Speech.Sources;
+using CabinAgent.Speech.Whisper;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CabinAgent.Speech;
+
+public static class SpeechServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the speech front end from config section <c>Speech</c>: options validated at start
+    /// (ValidateOnStart), the whisper recognizer (model loaded once, on first use), the endpointer
+    /// settings, the configured audio source and <see cref="SpeechFrontEnd"/>.
+    /// </summary>
+    public static IServiceCollection AddCabinSpeech(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SpeechOptions>()
+            .Bind(configuration.GetSection(SpeechOptions.SectionName))
+            .Validate(options =>
+            {
+                options.Validate(requireModel: true);
+                return true;
+            })
+            .ValidateOnStart();
+        services.AddSingleton<ISpeechRecognizer>(sp => WhisperRecognizer.Load(
+            sp.GetRequiredService<IOptions<SpeechOptions>>().Value,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("CabinAgent.Speech.Whisper")));
+        services.AddSingleton<EndpointerOptions>(sp => sp.GetRequiredService<IOptions<SpeechOptions>>().Value.Endpointing);
+        services.AddTransient<IAudioSource>(sp => AudioSources.Create(
+            sp.GetRequiredService<IOptions<SpeechOptions>>().Value.Input,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("CabinAgent.Speech.Input")));
+        services.AddSingleton(sp => new SpeechFrontEnd(
+            sp.GetRequiredService<ISpeechRecognizer>(),
+            sp.GetRequiredService<EndpointerOptions>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<SpeechFrontEnd>()));
+        return services;
+    }
+}
