@@ -85,6 +85,7 @@ public sealed class VehicleStateStore
     /// </summary>
     public IngestResult Ingest(string topicSuffix, ReadOnlySpan<byte> payload, DateTimeOffset receivedAt)
     {
+        topicSuffix ??= "";
         var name = topicSuffix.StartsWith(TelemetrySignals.TopicPrefix, StringComparison.Ordinal)
             ? topicSuffix.AsSpan(TelemetrySignals.TopicPrefix.Length)
             : topicSuffix.AsSpan();
