@@ -8,5 +8,6 @@ var root = new RootCommand("CabinAgent: in-vehicle voice commands → validated,
     ReplayCommand.Create(),
     BenchCommands.Create(),
     SchemaCommand.Create(),
+    IntentsCommands.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -180,3 +180,11 @@ public sealed class DryRunOutput(TopicMap topics) : IAgentOutput
 
     public Task SayAsync(SpokenMessage message, CancellationToken cancellationToken) => Task.CompletedTask;
 }
+
+/// <summary><c>--dry-run</c> for the safety layer: alerts are raised and reported, not published.</summary>
+public sealed class DryRunAlertSink : CabinAgent.Safety.IAlertSink
+{
+    public ValueTask PublishAlertAsync(CabinAgent.Safety.SafetyAlert alert, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public ValueTask SpeakAsync(CabinAgent.Safety.SpokenNotice notice, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}

@@ -21,8 +21,12 @@ public sealed class PipelineMetrics : IDisposable
         _stageLatency = _meter.CreateHistogram<double>("cabin_stage_latency", unit: "ms", description: "Latency of each pipeline stage");
     }
 
+    /// <summary>Raised for every finished utterance, for exporters that keep their own instruments.</summary>
+    public event Action<UtteranceRecord>? Recorded;
+
     public void Record(UtteranceRecord record)
     {
+        Recorded?.Invoke(record);
         _utterances.Add(1, new KeyValuePair<string, object?>("outcome", record.Outcome),
             new KeyValuePair<string, object?>("tier", record.Tier ?? "none"));
         foreach (var (stage, ms) in record.LatencyMs)

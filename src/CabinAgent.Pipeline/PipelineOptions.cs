@@ -15,4 +15,7 @@ public sealed class PipelineOptions
 
     /// <summary>Language for replies when the transcript gives no clue.</summary>
     public string DefaultLang { get; set; } = "zh";
+
+    /// <summary>Log what the driver said at Information level. Off by default: transcripts are private.</summary>
+    public bool LogTranscripts { get; set; }
 }

@@ -126,6 +126,8 @@ public sealed class UtterancePipeline
         _logger.LogInformation("Utterance {Outcome} tier={Tier} action={Action} total={TotalMs:F1}ms{Reason}",
             record.Outcome, record.Tier ?? "-", record.Command?.Action ?? "-", record.LatencyMs["total"],
             record.Error is null ? "" : " reason=" + record.Error);
+        if (_options.LogTranscripts)
+            _logger.LogInformation("Transcript: {Text}", record.Text);
     }
 
     private async Task AdmitStageAsync(Admission admission, CancellationToken ct)
@@ -156,6 +158,7 @@ public sealed class UtterancePipeline
                 record.Tier = "safety";
                 record.Explanation = $"emergency phrase '{emergency.MatchedPhrase}'";
                 await PublishAsync(record, stage, emergency.Command, ct).ConfigureAwait(false);
+                _safety.RecordEmergencyLatency(record.Id, Stopwatch.GetElapsedTime(admission.Start));
                 return;
             case ConfirmationAnswered answer:
                 record.Tier = "safety";

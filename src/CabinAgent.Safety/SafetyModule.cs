@@ -18,8 +18,9 @@ public sealed record SafetyModule(SafetyLayer Layer, ChannelAlertDispatcher Disp
     /// Loads <c>safety.json</c> and <c>emergency-phrases.json</c> from <paramref name="configDirectory"/> (validated:
     /// throws <see cref="SafetyConfigException"/> naming every problem) and builds the layer and its dispatcher.
     /// </summary>
+    /// <param name="observe">Sees every alert and spoken notice the layer posts, in order (replay prints them).</param>
     public static SafetyModule Create(string configDirectory, ActionCatalog catalog, IAlertSink sink, TimeProvider clock,
-        ILoggerFactory? loggers = null)
+        ILoggerFactory? loggers = null, Action<object>? observe = null)
     {
         loggers ??= NullLoggerFactory.Instance;
         var options = SafetyOptions.Load(Path.Combine(configDirectory, OptionsFile));
@@ -28,7 +29,24 @@ public sealed record SafetyModule(SafetyLayer Layer, ChannelAlertDispatcher Disp
         var counters = new SafetyCounters();
         var budgets = new LatencyBudgets(options, counters, log);
         var dispatcher = new ChannelAlertDispatcher(sink, options, budgets, counters, clock, log);
-        var layer = new SafetyLayer(options, detector, catalog, dispatcher, clock, counters, log, budgets);
+        IAlertOutbox outbox = observe is null ? dispatcher : new ObservedOutbox(dispatcher, observe);
+        var layer = new SafetyLayer(options, detector, catalog, outbox, clock, counters, log, budgets);
         return new SafetyModule(layer, dispatcher);
+    }
+}
+
+/// <summary>Passes alerts and notices on, letting an observer see each one first.</summary>
+internal sealed class ObservedOutbox(IAlertOutbox inner, Action<object> observe) : IAlertOutbox
+{
+    public bool TryPost(SafetyAlert alert)
+    {
+        observe(alert);
+        return inner.TryPost(alert);
+    }
+
+    public bool TryPost(SpokenNotice notice)
+    {
+        observe(notice);
+        return inner.TryPost(notice);
     }
 }

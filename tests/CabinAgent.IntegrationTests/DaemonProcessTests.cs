@@ -12,10 +12,12 @@ public class DaemonProcessTests
     {
         await using var broker = await MosquittoBroker.StartAsync();
         await using var ecu = await EcuSimulator.ConnectAsync(broker.Url);
+        var healthPort = CabinAgent.Messaging.EmbeddedBroker.FreeLoopbackPort();
         var config = Path.Combine(Path.GetTempPath(), $"cabin-daemon-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(config, new System.Text.Json.Nodes.JsonObject
         {
             ["Mqtt"] = new System.Text.Json.Nodes.JsonObject { ["OutboxPath"] = AgentUnderTest.NewOutboxPath() },
+            ["Observability"] = new System.Text.Json.Nodes.JsonObject { ["Port"] = healthPort },
         }.ToJsonString());
         using var agent = StartAgent("run", "--broker", broker.Url, "--config", config);
         try
@@ -32,6 +34,17 @@ public class DaemonProcessTests
             Assert.Equal("MUSIC_NEXT", command.Json["action"]!.GetValue<string>());
             var responses = ecu.On("vehicle/demo/agent/response").Select(m => m.Json["kind"]!.GetValue<string>()).Order().ToList();
             Assert.Equal(["command", "rejected"], responses);
+
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{healthPort}") };
+            var health = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync("/healthz"))!;
+            Assert.Equal("ok", health["status"]!.GetValue<string>());
+            Assert.Equal("connected", health["components"]!["broker"]!.GetValue<string>());
+            var metrics = await http.GetStringAsync("/metrics");
+            Assert.Contains("cabin_broker_connected 1", metrics);
+            Assert.Contains("cabin_outbox_depth 0", metrics);
+            Assert.Contains("outcome=\"published\"", metrics);
+            Assert.Contains("outcome=\"rejected\"", metrics);
+            Assert.DoesNotContain("下一首", agent.StandardOutput + agent.StandardError);
         }
         finally
         {

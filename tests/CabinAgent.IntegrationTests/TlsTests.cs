@@ -108,7 +108,7 @@ public sealed class TlsTests : IAsyncLifetime
         var record = await pipeline.ProcessAsync(new CabinAgent.Pipeline.UtteranceInput("tls-1", "下一首"));
 
         Assert.Equal(CabinAgent.Pipeline.Outcomes.Published, record.Outcome);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline && !received.Contains("vehicle/demo/cmd/media")) await Task.Delay(50);
         Assert.Contains("vehicle/demo/cmd/media", received);
         Assert.Contains("vehicle/demo/agent/status", received);

@@ -45,7 +45,8 @@ internal static class CliSupport
                 error.WriteLine($"configuration error: {failure}");
             return false;
         }
-        catch (Exception ex) when (ex is Actions.CatalogException or IOException or InvalidDataException or InvalidOperationException)
+        catch (Exception ex) when (ex is Actions.CatalogException or Understanding.Deterministic.IntentDataException
+                                   or Safety.SafetyConfigException or IOException or InvalidDataException or InvalidOperationException)
         {
             error.WriteLine($"start-up error: {ex.Message}");
             return false;

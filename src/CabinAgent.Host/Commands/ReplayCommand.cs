@@ -67,8 +67,14 @@ internal static class ReplayCommand
         if (embedded is not null) overrides["Mqtt:Broker"] = embedded.Url;
         else if (brokerUrl is not null) overrides["Mqtt:Broker"] = brokerUrl;
 
+        // Safety time is the trace's: it starts at the epoch and moves only with the lines' t_ms.
+        var clock = new CabinAgent.Safety.SafetyReplayClock(0);
         await using var services = CliSupport.BuildAgent(AgentComposition.BuildConfiguration(configFile, overrides), verbose,
-            s => { if (dryRun) s.UseDryRunOutput(); });
+            s =>
+            {
+                s.UseReplayClock(clock);
+                if (dryRun) s.UseDryRunOutput();
+            });
         if (!CliSupport.TryStart(services, Console.Error))
             return CliSupport.ExitUsage;
 
@@ -87,7 +93,11 @@ internal static class ReplayCommand
             }
         }
 
-        var runner = new ReplayRunner(services.GetRequiredService<Pipeline.UtterancePipeline>());
+        var safety = services.GetRequiredService<CabinAgent.Safety.SafetyModule>();
+        using var stopDispatch = new CancellationTokenSource();
+        var dispatching = safety.Dispatcher.RunAsync(stopDispatch.Token);
+        var runner = new ReplayRunner(services.GetRequiredService<Pipeline.UtterancePipeline>(), safety, clock,
+            services.GetRequiredService<SafetyObserver>());
         await using var output = outputPath is null
             ? new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false }
             : new StreamWriter(outputPath, append: false, new UTF8Encoding(false));
@@ -100,6 +110,10 @@ internal static class ReplayCommand
         }
         await output.FlushAsync(ct);
         await Console.Error.WriteLineAsync(runner.Summary.Format());
+        while (safety.Dispatcher.Pending > 0)
+            await Task.Delay(20, ct);
+        await stopDispatch.CancelAsync();
+        try { await dispatching; } catch (OperationCanceledException) { }
         if (!dryRun)
             await WaitForOutboxAsync(services.GetRequiredService<MqttAgentOutput>(), services.GetRequiredService<Microsoft.Extensions.Options.IOptions<MqttOptions>>().Value, ct);
         File.Delete(outbox);

@@ -4,6 +4,7 @@ using CabinAgent.Host.Daemon;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace CabinAgent.Host.Commands;
@@ -27,8 +28,16 @@ internal static class RunCommand
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Configuration.AddConfiguration(AgentComposition.BuildConfiguration(configFile, overrides));
         builder.Services.AddSystemd();
+        // Every log line of an utterance's path carries its id (the pipeline opens a scope per utterance).
+        builder.Logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>(
+            Microsoft.Extensions.Logging.Console.ConsoleFormatterNames.Systemd, o => o.IncludeScopes = true);
         builder.Services.AddCabinAgent(builder.Configuration);
+        builder.Services.AddHostedService<SafetyService>();
         builder.Services.AddHostedService<AgentService>();
+        builder.Services.AddOptions<ObservabilityOptions>().Bind(builder.Configuration.GetSection(ObservabilityOptions.Section)).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ObservabilityOptions>>(new SectionValidator<ObservabilityOptions>(ObservabilityOptions.Section));
+        builder.Services.AddHostedService<HealthEndpoint>();
         using var host = builder.Build();
         if (!CliSupport.TryStart(host.Services, Console.Error))
             return CliSupport.ExitUsage;

@@ -3,6 +3,7 @@ using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;
 using CabinAgent.Understanding;
+using CabinAgent.Understanding.Deterministic;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -47,7 +48,18 @@ public static class AgentComposition
         // Understanding tiers, in the order they are tried.
         AddUnderstandingTiers(services);
 
-        services.AddSingleton<ISafetyLayer>(sp => CreateSafetyLayer(sp));
+        // The safety layer: rules from safety.json and emergency-phrases.json, alerts to MQTT through its own dispatcher.
+        services.AddSingleton(new SafetyClock(TimeProvider.System));
+        services.AddSingleton<SafetyObserver>();
+        services.AddSingleton<IAlertSink>(sp => new MqttSafetySink(sp.GetRequiredService<MqttConnection>(), sp.GetRequiredService<TopicMap>()));
+        services.AddSingleton(sp => SafetyModule.Create(
+            Options<AgentOptions>(sp).ResolveConfigPath(),
+            sp.GetRequiredService<ActionCatalog>(),
+            sp.GetRequiredService<IAlertSink>(),
+            sp.GetRequiredService<SafetyClock>().Time,
+            sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<SafetyObserver>().Observe));
+        services.AddSingleton<ISafetyLayer>(sp => sp.GetRequiredService<SafetyModule>().Layer);
 
         services.AddSingleton<PipelineMetrics>();
         services.AddSingleton(sp =>
@@ -57,6 +69,7 @@ public static class AgentComposition
             {
                 Tiers = Enum.Parse<TierMode>(agent.Tiers, ignoreCase: true),
                 DefaultLang = agent.DefaultLang,
+                LogTranscripts = agent.LogTranscripts,
             };
         });
         services.AddSingleton(sp => new UtterancePipeline(
@@ -67,7 +80,7 @@ public static class AgentComposition
             sp.GetRequiredService<IAgentOutput>(),
             sp.GetRequiredService<PipelineOptions>(),
             sp.GetRequiredService<ILogger<UtterancePipeline>>(),
-            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<SafetyClock>().Time,
             sp.GetRequiredService<PipelineMetrics>()));
 
         services.AddSingleton(sp => new MqttConnection(Options<MqttOptions>(sp), sp.GetRequiredService<TopicMap>(),
@@ -90,26 +103,29 @@ public static class AgentComposition
         return services;
     }
 
+    /// <summary>
+    /// Drives the safety layer (and what the pipeline tells it) from a replay clock instead of the wall clock,
+    /// so a recorded trace gives the same alerts and decisions every time.
+    /// </summary>
+    public static IServiceCollection UseReplayClock(this IServiceCollection services, SafetyReplayClock clock)
+    {
+        services.AddSingleton(new SafetyClock(clock));
+        return services;
+    }
+
     /// <summary>Replaces the MQTT output with one that publishes nothing (<c>--dry-run</c>).</summary>
     public static IServiceCollection UseDryRunOutput(this IServiceCollection services)
     {
         services.AddSingleton<IAgentOutput>(sp => new DryRunOutput(sp.GetRequiredService<TopicMap>()));
+        services.AddSingleton<IAlertSink>(new DryRunAlertSink());
         return services;
     }
 
     private static void AddUnderstandingTiers(IServiceCollection services)
     {
-        // The deterministic tier and the LLM tier are registered here as they land.
-    }
-
-    private static ISafetyLayer CreateSafetyLayer(IServiceProvider sp) => new UngatedSafetyLayer();
-
-    /// <summary>Temporary until the safety layer lands on main; removed at that merge.</summary>
-    private sealed class UngatedSafetyLayer : ISafetyLayer
-    {
-        public PreCheckResult PreCheck(string utteranceId, string text, string? lang, DateTimeOffset now) => PreCheckResult.Continue;
-
-        public GateDecision Gate(VehicleCommand command, string utteranceId, string lang, DateTimeOffset now) => new GateAllow(command, []);
+        // Tried in registration order: the deterministic fast path first.
+        services.AddSingleton<IUnderstandingTier>(sp => DeterministicTier.Load(
+            Options<AgentOptions>(sp).ResolveConfigPath("intents"), sp.GetRequiredService<ActionCatalog>()));
     }
 
     public static T Options<T>(IServiceProvider sp) where T : class => sp.GetRequiredService<IOptions<T>>().Value;
@@ -118,5 +134,32 @@ public static class AgentComposition
     {
         services.AddOptions<T>().Bind(configuration.GetSection(section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<T>>(new SectionValidator<T>(section));
+    }
+}
+
+/// <summary>The clock the safety layer and the pipeline's safety calls run on: the wall clock, or a replay's.</summary>
+public sealed record SafetyClock(TimeProvider Time);
+
+/// <summary>Keeps what the safety layer posted (alerts, spoken notices) until someone takes it, e.g. replay's output.</summary>
+public sealed class SafetyObserver
+{
+    private readonly List<object> _seen = [];
+
+    public bool Recording { get; set; }
+
+    public void Observe(object item)
+    {
+        if (!Recording) return;
+        lock (_seen) _seen.Add(item);
+    }
+
+    public IReadOnlyList<object> Take()
+    {
+        lock (_seen)
+        {
+            var items = _seen.ToList();
+            _seen.Clear();
+            return items;
+        }
     }
 }

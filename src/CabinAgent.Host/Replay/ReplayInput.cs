@@ -6,8 +6,15 @@ namespace CabinAgent.Host.Replay;
 /// <summary>One line of a replay file.</summary>
 internal abstract record ReplayItem(int Line);
 
-/// <summary><c>{"id", "text", "lang"?, "vehicle_state"?}</c></summary>
-internal sealed record UtteranceItem(int Line, string Id, string? Text, string? Lang, JsonObject? VehicleState) : ReplayItem(Line);
+/// <summary>
+/// <c>{"id", "text", "lang"?, "vehicle_state"?, "t_ms"?}</c>; a line with a <c>vehicle_state</c> and no <c>text</c>
+/// only sets the state.
+/// </summary>
+internal sealed record UtteranceItem(int Line, string Id, string? Text, string? Lang, JsonObject? VehicleState, long? TimeMs = null)
+    : ReplayItem(Line)
+{
+    public bool StateOnly { get; init; }
+}
 
 /// <summary><c>{"t_ms", "topic", "payload"}</c>: a recorded telemetry message.</summary>
 internal sealed record TelemetryItem(int Line, long TimeMs, string Topic, JsonNode Payload) : ReplayItem(Line);
@@ -50,8 +57,15 @@ internal static class ReplayInput
 
         try
         {
-            if (obj.ContainsKey("t_ms") || obj.ContainsKey("topic"))
+            if (obj.ContainsKey("topic"))
                 return ParseTelemetry(obj, lineNumber, fallbackId);
+            long? time = null;
+            if (obj["t_ms"] is { } timeNode)
+            {
+                if (timeNode is not JsonValue tv || !tv.TryGetValue<long>(out var t) || t < 0)
+                    return new InvalidItem(lineNumber, fallbackId, $"line {lineNumber}: \"t_ms\" must be a non-negative integer");
+                time = t;
+            }
 
             var id = obj["id"] is JsonValue idValue && idValue.TryGetValue<string>(out var s) && s.Length is > 0 and <= 128 ? s : fallbackId;
             if (!TryOptionalString(obj, "text", out var text))
@@ -61,7 +75,8 @@ internal static class ReplayInput
             if (obj["vehicle_state"] is not (null or JsonObject))
                 return new InvalidItem(lineNumber, id, $"line {lineNumber}: \"vehicle_state\" must be an object");
             var state = obj["vehicle_state"] as JsonObject;
-            return new UtteranceItem(lineNumber, id, text, lang, state);
+            var stateOnly = state is not null && !obj.ContainsKey("text");
+            return new UtteranceItem(lineNumber, id, text, lang, state, time) { StateOnly = stateOnly };
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
         {

@@ -1,15 +1,18 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using CabinAgent.Host.Composition;
 using CabinAgent.Pipeline;
+using CabinAgent.Safety;
 
 namespace CabinAgent.Host.Replay;
 
 /// <summary>
-/// Feeds recorded utterances (and telemetry) through the real pipeline, one output line per input line,
-/// in input order, and keeps the figures for the summary.
+/// Feeds recorded utterances and telemetry through the real pipeline and safety layer, one output line per
+/// input line in input order, plus a line for every alert or notice the safety layer raised. Time is the
+/// trace's own (<c>t_ms</c>), so the same file gives the same alerts and gate decisions every run.
 /// </summary>
-internal sealed class ReplayRunner(UtterancePipeline pipeline)
+internal sealed class ReplayRunner(UtterancePipeline pipeline, SafetyModule safety, SafetyReplayClock clock, SafetyObserver observer)
 {
     private static readonly JsonSerializerOptions LineJson = new()
     {
@@ -21,26 +24,91 @@ internal sealed class ReplayRunner(UtterancePipeline pipeline)
 
     public async Task RunAsync(IEnumerable<ReplayItem> items, TextWriter output, CancellationToken ct)
     {
+        observer.Recording = true;
         foreach (var item in items)
         {
             ct.ThrowIfCancellationRequested();
-            var line = item switch
+            switch (item)
             {
-                UtteranceItem u => await ProcessUtteranceAsync(u, ct).ConfigureAwait(false),
-                InvalidItem invalid => InvalidLine(invalid),
-                TelemetryItem telemetry => TelemetryLine(telemetry),
-                _ => throw new InvalidOperationException($"unknown replay item {item.GetType().Name}"),
-            };
-            await output.WriteLineAsync(line.ToJsonString(LineJson)).ConfigureAwait(false);
+                case TelemetryItem telemetry:
+                    AdvanceTo(telemetry.TimeMs);
+                    await WriteAsync(output, TelemetryLine(telemetry)).ConfigureAwait(false);
+                    break;
+                case UtteranceItem utterance:
+                    if (utterance.TimeMs is { } t) AdvanceTo(t);
+                    var stateLine = ApplyState(utterance);
+                    if (utterance.StateOnly)
+                    {
+                        await WriteAsync(output, stateLine!).ConfigureAwait(false);
+                        break;
+                    }
+                    var line = await ProcessUtteranceAsync(utterance, ct).ConfigureAwait(false);
+                    if (stateLine?["error"] is { } stateError) line["vehicle_state_error"] = stateError.DeepClone();
+                    await WriteAsync(output, line).ConfigureAwait(false);
+                    break;
+                case InvalidItem invalid:
+                    await WriteAsync(output, InvalidLine(invalid)).ConfigureAwait(false);
+                    break;
+            }
+            // Whatever the safety layer raised on the way (alerts, confirmation time-outs), after its cause.
+            foreach (var raised in observer.Take())
+                await WriteAsync(output, SafetyLine(raised)).ConfigureAwait(false);
         }
         await output.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    private static Task WriteAsync(TextWriter output, JsonObject line) => output.WriteLineAsync(line.ToJsonString(LineJson));
+
+    /// <summary>Moves the trace's time forward, evaluating hold times and time-outs that fall due on the way.</summary>
+    private void AdvanceTo(long tMs)
+    {
+        var t = DateTimeOffset.FromUnixTimeMilliseconds(tMs);
+        safety.Layer.AdvanceTo(t);
+        clock.SetUtcNow(t);
+    }
+
+    private long NowMs => clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private JsonObject? ApplyState(UtteranceItem item)
+    {
+        if (item.VehicleState is null) return null;
+        var results = safety.Layer.ApplySnapshot(item.VehicleState, clock.GetUtcNow());
+        var rejected = results.Where(r => !r.Accepted).Select(r => (JsonNode)r.Reason!).ToArray();
+        Summary.AddState();
+        return new JsonObject
+        {
+            ["t_ms"] = NowMs,
+            ["id"] = item.Id,
+            ["vehicle_state"] = item.VehicleState.DeepClone(),
+            ["outcome"] = rejected.Length == 0 ? "applied" : "partly_rejected",
+            ["error"] = rejected.Length == 0 ? null : new JsonArray(rejected),
+        };
     }
 
     private async Task<JsonObject> ProcessUtteranceAsync(UtteranceItem item, CancellationToken ct)
     {
         var record = await pipeline.ProcessAsync(new UtteranceInput(item.Id, item.Text, item.Lang), ct).ConfigureAwait(false);
         Summary.Add(record);
-        return ToLine(record);
+        var line = ToLine(record);
+        if (item.TimeMs is not null) line["t_ms"] = NowMs;
+        return line;
+    }
+
+    private JsonObject SafetyLine(object raised) => raised switch
+    {
+        SafetyAlert alert => Counted(new JsonObject { ["t_ms"] = NowMs, ["alert"] = alert.ToJson() }),
+        SpokenNotice notice => new JsonObject
+        {
+            ["t_ms"] = NowMs,
+            ["notice"] = new JsonObject { ["utterance_id"] = notice.UtteranceId, ["lang"] = notice.Lang, ["text"] = notice.Text },
+        },
+        _ => new JsonObject { ["t_ms"] = NowMs, ["safety"] = raised.ToString() },
+    };
+
+    private JsonObject Counted(JsonObject alertLine)
+    {
+        Summary.AddAlert();
+        return alertLine;
     }
 
     private JsonObject InvalidLine(InvalidItem item)
@@ -62,12 +130,13 @@ internal sealed class ReplayRunner(UtterancePipeline pipeline)
     private JsonObject TelemetryLine(TelemetryItem item)
     {
         Summary.AddTelemetry();
+        var result = safety.Layer.IngestTelemetry(item.Topic, System.Text.Encoding.UTF8.GetBytes(item.Payload.ToJsonString()), clock.GetUtcNow());
         return new JsonObject
         {
             ["t_ms"] = item.TimeMs,
             ["telemetry"] = item.Topic,
-            ["outcome"] = "ignored",
-            ["error"] = "telemetry replay needs the safety layer",
+            ["outcome"] = result.Accepted ? "accepted" : "rejected",
+            ["error"] = result.Reason,
         };
     }
 
@@ -110,6 +179,8 @@ internal sealed class ReplaySummary
     public int Utterances { get; private set; }
     public int InvalidLines { get; private set; }
     public int TelemetryLines { get; private set; }
+    public int StateLines { get; private set; }
+    public int Alerts { get; private set; }
 
     public void Add(UtteranceRecord record)
     {
@@ -128,13 +199,17 @@ internal sealed class ReplaySummary
 
     public void AddTelemetry() => TelemetryLines++;
 
+    public void AddState() => StateLines++;
+
+    public void AddAlert() => Alerts++;
+
     public LatencySummary Latency => LatencySummary.Of(_totals);
 
     public string Format()
     {
         var latency = Latency;
         return string.Join(Environment.NewLine,
-            $"replay: {Utterances + InvalidLines} utterance lines ({InvalidLines} unreadable), {TelemetryLines} telemetry lines",
+            $"replay: {Utterances + InvalidLines} utterance lines ({InvalidLines} unreadable), {TelemetryLines} telemetry lines, {StateLines} vehicle states, {Alerts} safety alerts",
             "  by outcome: " + string.Join(", ", ByOutcome.Select(kv => $"{kv.Key}={kv.Value}")),
             "  by tier:    " + string.Join(", ", ByTier.Select(kv => $"{kv.Key}={kv.Value}")),
             FormattableString.Invariant($"  latency transcript→outcome ms: p50={latency.P50:F2} p95={latency.P95:F2} p99={latency.P99:F2} max={latency.Max:F2}"));

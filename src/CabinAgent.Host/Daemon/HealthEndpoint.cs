@@ -1,0 +1,138 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CabinAgent.Messaging;
+using CabinAgent.Pipeline;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace CabinAgent.Host.Daemon;
+
+/// <summary>
+/// <c>GET /healthz</c> (JSON: broker, outbox, tiers) and <c>GET /metrics</c> (Prometheus text: utterances by
+/// outcome and tier, stage latencies, broker state, outbox depth, and what other parts register) on loopback.
+/// </summary>
+internal sealed class HealthEndpoint(
+    IOptions<ObservabilityOptions> options,
+    MqttConnection connection,
+    MqttAgentOutput output,
+    UtterancePipeline pipeline,
+    PipelineMetrics pipelineMetrics,
+    IEnumerable<IHealthContributor> contributors,
+    ILogger<HealthEndpoint> logger) : BackgroundService
+{
+    private static readonly Gauge BrokerConnected = Metrics.CreateGauge("cabin_broker_connected", "1 while connected to the MQTT broker");
+    private static readonly Gauge OutboxDepth = Metrics.CreateGauge("cabin_outbox_depth", "Commands waiting in the durable outbox");
+    private static readonly Counter Utterances = Metrics.CreateCounter("cabin_utterances_total", "Utterances by outcome and tier",
+        new CounterConfiguration { LabelNames = ["outcome", "tier"] });
+    private static readonly Histogram StageLatency = Metrics.CreateHistogram("cabin_stage_latency_ms", "Latency of each pipeline stage in ms",
+        new HistogramConfiguration
+        {
+            LabelNames = ["stage"],
+            Buckets = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 5000],
+        });
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var port = options.Value.Port;
+        if (port == 0) return;
+        pipelineMetrics.Recorded += record =>
+        {
+            Utterances.WithLabels(record.Outcome, record.Tier ?? "none").Inc();
+            foreach (var (stage, ms) in record.LatencyMs)
+                StageLatency.WithLabels(stage).Observe(ms);
+        };
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
+        {
+            BrokerConnected.Set(connection.IsConnected ? 1 : 0);
+            OutboxDepth.Set(output.OutboxDepth);
+        });
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        try
+        {
+            listener.Start();
+        }
+        catch (HttpListenerException ex)
+        {
+            logger.LogError("Health endpoint could not listen on 127.0.0.1:{Port}: {Error}", port, ex.Message);
+            return;
+        }
+        logger.LogInformation("Health on http://127.0.0.1:{Port}/healthz, metrics on /metrics", port);
+        using var registration = stoppingToken.Register(listener.Stop);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await listener.GetContextAsync();
+            }
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            try
+            {
+                await RespondAsync(context, stoppingToken);
+            }
+            catch (Exception ex) when (ex is HttpListenerException or IOException)
+            {
+                logger.LogDebug("Health request aborted: {Error}", ex.Message);
+            }
+        }
+    }
+
+    private async Task RespondAsync(HttpListenerContext context, CancellationToken ct)
+    {
+        var response = context.Response;
+        switch (context.Request.Url?.AbsolutePath)
+        {
+            case "/metrics":
+                response.ContentType = "text/plain; version=0.0.4";
+                await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(response.OutputStream, ct);
+                break;
+            case "/healthz":
+                var health = Health();
+                response.ContentType = "application/json";
+                await JsonSerializer.SerializeAsync(response.OutputStream, health, cancellationToken: ct);
+                break;
+            default:
+                response.StatusCode = 404;
+                break;
+        }
+        response.Close();
+    }
+
+    internal JsonObject Health()
+    {
+        var degraded = new JsonArray();
+        if (!connection.IsConnected) degraded.Add("broker disconnected: commands are queued in the outbox");
+        var components = new JsonObject
+        {
+            ["broker"] = connection.IsConnected ? "connected" : "disconnected",
+            ["outbox_depth"] = output.OutboxDepth,
+            ["tiers"] = new JsonArray(pipeline.Tiers.Select(t => (JsonNode)t.Name).ToArray()),
+        };
+        foreach (var contributor in contributors)
+        {
+            var (name, state, problem) = contributor.Report();
+            components[name] = state;
+            if (problem is not null) degraded.Add(problem);
+        }
+        return new JsonObject
+        {
+            ["status"] = degraded.Count == 0 ? "ok" : "degraded",
+            ["components"] = components,
+            ["degraded"] = degraded,
+        };
+    }
+}
+
+/// <summary>A part of the agent that reports its state on /healthz (the model, the speech front, the safety layer).</summary>
+public interface IHealthContributor
+{
+    /// <returns>A component name, its state, and a problem sentence when it is degraded.</returns>
+    (string Name, string State, string? Problem) Report();
+}

@@ -1,0 +1,33 @@
+using CabinAgent.Messaging;
+using CabinAgent.Safety;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CabinAgent.Host.Daemon;
+
+/// <summary>
+/// The safety layer's own path in the daemon: telemetry from <c>telemetry/+</c> straight into the state store
+/// (no queue, no model in between), the timer that evaluates hold times and confirmation timeouts, and the
+/// dispatcher that publishes alerts. None of it waits for the understanding tiers.
+/// </summary>
+internal sealed class SafetyService(
+    SafetyModule safety,
+    MqttConnection connection,
+    TopicMap topics,
+    TimeProvider time,
+    ILogger<SafetyService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await connection.SubscribeAsync(topics.TelemetryFilter, message =>
+        {
+            // Bad telemetry is rejected, logged and counted inside the layer; it never overwrites good state.
+            safety.Layer.IngestTelemetry(message.Topic[topics.Prefix.Length..], message.Payload, time.GetUtcNow());
+            return Task.CompletedTask;
+        }, stoppingToken);
+        logger.LogInformation("Safety layer listening on {Filter}", topics.TelemetryFilter);
+        await Task.WhenAll(
+            safety.Dispatcher.RunAsync(stoppingToken),
+            safety.Layer.RunTimerAsync(stoppingToken));
+    }
+}
