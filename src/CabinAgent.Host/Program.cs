@@ -9,5 +9,9 @@ var root = new RootCommand("CabinAgent: in-vehicle voice commands → validated,
     BenchCommands.Create(),
     SchemaCommand.Create(),
     IntentsCommands.Create(),
+    ModelsCommand.Create(),
+    SafetyCommands.Replay(),
+    EvalCommands.Eval(),
+    EvalCommands.Dataset(),
 };
 return await root.Parse(args).InvokeAsync();

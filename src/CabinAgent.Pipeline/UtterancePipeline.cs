@@ -258,10 +258,13 @@ public sealed class UtterancePipeline
 
     private async Task<TierResult> UnderstandAsync(IUnderstandingTier tier, Utterance utterance, CancellationToken ct)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, Volatile.Read(ref _preemption).Token);
+        var preemption = Volatile.Read(ref _preemption).Token;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, preemption);
         try
         {
-            return await tier.UnderstandAsync(utterance, linked.Token).ConfigureAwait(false);
+            var result = await tier.UnderstandAsync(utterance, linked.Token).ConfigureAwait(false);
+            // A tier may report a cancel as a failure rather than throw; either way the emergency is the reason.
+            return preemption.IsCancellationRequested && result is not Understood ? new TierFailed("preempted by an emergency") : result;
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

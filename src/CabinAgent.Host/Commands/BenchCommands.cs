@@ -18,6 +18,8 @@ internal static class BenchCommands
     {
         var bench = new Command("bench", "Measure latency and throughput; figures from one run on this machine");
         bench.Subcommands.Add(Deterministic());
+        bench.Subcommands.Add(LlmCommands.Bench());
+        bench.Subcommands.Add(SafetyCommands.Bench());
         return bench;
     }
 

@@ -15,7 +15,7 @@ internal static class ReplayCommand
         var inputs = new Argument<string[]>("inputs")
         {
             Description = "JSONL files of {\"id\", \"text\", \"lang\"?, \"vehicle_state\"?} lines ('-' for stdin)",
-            Arity = ArgumentArity.OneOrMore,
+            Arity = ArgumentArity.ZeroOrMore,
         };
         var output = new Option<string?>("--output", "-o") { Description = "Write output lines here instead of stdout" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Publish nothing; topics are still resolved" };
@@ -24,14 +24,19 @@ internal static class ReplayCommand
         tier.AcceptOnlyFromAmong("auto", "deterministic", "llm");
         var config = new Option<string?>("--config") { Description = "Extra configuration JSON file" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Information-level logs on stderr" };
+        var model = new Option<string?>("--model") { Description = "GGUF model for the LLM tier (must load, or replay stops)" };
+        var telemetry = new Option<string?>("--telemetry")
+        {
+            Description = "A recorded telemetry trace ({\"t_ms\", \"topic\", \"payload\"} lines), merged with the inputs by t_ms",
+        };
 
         var command = new Command("replay", "Replay recorded utterances through the pipeline; one JSON line out per line in")
         {
-            inputs, output, dryRun, broker, tier, config, verbose,
+            inputs, output, dryRun, broker, tier, config, verbose, telemetry, model,
         };
         command.SetAction((parse, ct) => RunAsync(
             parse.GetValue(inputs)!, parse.GetValue(output), parse.GetValue(dryRun), parse.GetValue(broker),
-            parse.GetValue(tier)!, parse.GetValue(config), parse.GetValue(verbose), ct));
+            parse.GetValue(tier)!, parse.GetValue(config), parse.GetValue(verbose), parse.GetValue(telemetry), parse.GetValue(model), ct));
         return command;
     }
 
@@ -49,9 +54,14 @@ internal static class ReplayCommand
     }
 
     private static async Task<int> RunAsync(string[] inputs, string? outputPath, bool dryRun, string? brokerUrl,
-        string tier, string? configFile, bool verbose, CancellationToken ct)
+        string tier, string? configFile, bool verbose, string? telemetryPath, string? modelPath, CancellationToken ct)
     {
-        foreach (var input in inputs)
+        if (inputs.Length == 0 && telemetryPath is null)
+        {
+            await Console.Error.WriteLineAsync("replay: give at least one input file, or --telemetry TRACE.jsonl");
+            return CliSupport.ExitUsage;
+        }
+        foreach (var input in telemetryPath is null ? inputs : [.. inputs, telemetryPath])
         {
             if (input != "-" && !File.Exists(input))
             {
@@ -64,6 +74,11 @@ internal static class ReplayCommand
         // A replay keeps its own outbox: it must not send, or be sent, a daemon's queued commands.
         var outbox = Path.Combine(Path.GetTempPath(), $"cabin-replay-outbox-{Environment.ProcessId}.jsonl");
         var overrides = new Dictionary<string, string?> { ["Agent:Tiers"] = tier, ["Mqtt:OutboxPath"] = outbox };
+        if (modelPath is not null)
+        {
+            overrides["Llm:ModelPath"] = modelPath;
+            overrides["Llm:Required"] = "true";
+        }
         if (embedded is not null) overrides["Mqtt:Broker"] = embedded.Url;
         else if (brokerUrl is not null) overrides["Mqtt:Broker"] = brokerUrl;
 
@@ -101,12 +116,25 @@ internal static class ReplayCommand
         await using var output = outputPath is null
             ? new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false }
             : new StreamWriter(outputPath, append: false, new UTF8Encoding(false));
-        foreach (var input in inputs)
+        if (telemetryPath is null)
         {
-            using var reader = input == "-"
-                ? new StreamReader(Console.OpenStandardInput(), Encoding.UTF8)
-                : new StreamReader(input, Encoding.UTF8);
-            await runner.RunAsync(ReplayInput.Read(reader, input), output, ct);
+            foreach (var input in inputs)
+            {
+                using var reader = input == "-"
+                    ? new StreamReader(Console.OpenStandardInput(), Encoding.UTF8)
+                    : new StreamReader(input, Encoding.UTF8);
+                await runner.RunAsync(ReplayInput.Read(reader, input), output, ct);
+            }
+        }
+        else
+        {
+            var sources = new List<List<ReplayItem>>();
+            foreach (var path in (string[])[telemetryPath, .. inputs])
+            {
+                using var reader = path == "-" ? new StreamReader(Console.OpenStandardInput(), Encoding.UTF8) : new StreamReader(path, Encoding.UTF8);
+                sources.Add(ReplayInput.Read(reader, path).ToList());
+            }
+            await runner.RunAsync(ReplayInput.MergeByTime(sources), output, ct);
         }
         await output.FlushAsync(ct);
         await Console.Error.WriteLineAsync(runner.Summary.Format());

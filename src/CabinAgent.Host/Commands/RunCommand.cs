@@ -38,6 +38,7 @@ internal static class RunCommand
         builder.Services.AddOptions<ObservabilityOptions>().Bind(builder.Configuration.GetSection(ObservabilityOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ObservabilityOptions>>(new SectionValidator<ObservabilityOptions>(ObservabilityOptions.Section));
         builder.Services.AddHostedService<HealthEndpoint>();
+        builder.Services.AddSingleton<IHealthContributor>(sp => sp.GetRequiredService<UnderstandingTiers>());
         using var host = builder.Build();
         if (!CliSupport.TryStart(host.Services, Console.Error))
             return CliSupport.ExitUsage;

@@ -2,8 +2,7 @@ using CabinAgent.Actions;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;
-using CabinAgent.Understanding;
-using CabinAgent.Understanding.Deterministic;
+using CabinAgent.Llm;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -46,7 +45,7 @@ public static class AgentComposition
         services.AddSingleton(sp => new TopicMap(sp.GetRequiredService<ActionCatalog>(), Options<MqttOptions>(sp).VehicleId));
 
         // Understanding tiers, in the order they are tried.
-        AddUnderstandingTiers(services);
+        AddUnderstandingTiers(services, configuration);
 
         // The safety layer: rules from safety.json and emergency-phrases.json, alerts to MQTT through its own dispatcher.
         services.AddSingleton(new SafetyClock(TimeProvider.System));
@@ -75,7 +74,7 @@ public static class AgentComposition
         services.AddSingleton(sp => new UtterancePipeline(
             sp.GetRequiredService<ActionCatalog>(),
             sp.GetRequiredService<CommandSchema>(),
-            sp.GetServices<IUnderstandingTier>(),
+            sp.GetRequiredService<UnderstandingTiers>().Tiers,
             sp.GetRequiredService<ISafetyLayer>(),
             sp.GetRequiredService<IAgentOutput>(),
             sp.GetRequiredService<PipelineOptions>(),
@@ -121,11 +120,15 @@ public static class AgentComposition
         return services;
     }
 
-    private static void AddUnderstandingTiers(IServiceCollection services)
+    private static void AddUnderstandingTiers(IServiceCollection services, IConfiguration configuration)
     {
-        // Tried in registration order: the deterministic fast path first.
-        services.AddSingleton<IUnderstandingTier>(sp => DeterministicTier.Load(
-            Options<AgentOptions>(sp).ResolveConfigPath("intents"), sp.GetRequiredService<ActionCatalog>()));
+        services.AddOptions<LlmOptions>().Bind(configuration.GetSection(LlmOptions.SectionName));
+        services.AddSingleton(sp => new UnderstandingTiers(
+            Options<AgentOptions>(sp),
+            Options<LlmOptions>(sp),
+            configuration.GetValue<bool>("Llm:Required"),
+            sp.GetRequiredService<ActionCatalog>(),
+            sp.GetRequiredService<ILoggerFactory>()));
     }
 
     public static T Options<T>(IServiceProvider sp) where T : class => sp.GetRequiredService<IOptions<T>>().Value;

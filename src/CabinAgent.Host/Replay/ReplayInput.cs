@@ -84,6 +84,31 @@ internal static class ReplayInput
         }
     }
 
+    /// <summary>
+    /// Interleaves several files by time. A line without <c>t_ms</c> keeps the time of the line before it in its
+    /// own file; equal times keep file order, then line order, so the merge is the same every run.
+    /// </summary>
+    public static IEnumerable<ReplayItem> MergeByTime(IReadOnlyList<List<ReplayItem>> sources)
+    {
+        var timed = new List<(long Time, int Source, int Index, ReplayItem Item)>();
+        for (var s = 0; s < sources.Count; s++)
+        {
+            long last = 0;
+            for (var i = 0; i < sources[s].Count; i++)
+            {
+                var item = sources[s][i];
+                last = item switch
+                {
+                    TelemetryItem t => t.TimeMs,
+                    UtteranceItem { TimeMs: { } u } => u,
+                    _ => last,
+                };
+                timed.Add((last, s, i, item));
+            }
+        }
+        return timed.OrderBy(t => t.Time).ThenBy(t => t.Source).ThenBy(t => t.Index).Select(t => t.Item);
+    }
+
     private static bool TryOptionalString(JsonObject obj, string key, out string? value)
     {
         value = null;

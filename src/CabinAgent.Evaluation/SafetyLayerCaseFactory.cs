@@ -1,0 +1,53 @@
+using System.Text.Json.Nodes;
+using CabinAgent.Actions;
+using CabinAgent.Safety;
+
+namespace CabinAgent.Evaluation;
+
+/// <summary>
+/// A fresh <see cref="SafetyLayer"/> per case, from the same configuration files as the daemon's, so no pending
+/// confirmation or alert hold leaks from one case into the next. Alerts go to a <see cref="RecordingOutbox"/>.
+/// </summary>
+public sealed class SafetyLayerCaseFactory(SafetyOptions options, EmergencyDetector detector, ActionCatalog catalog) : ICaseSafetyFactory
+{
+    /// <summary>Reads <c>safety.json</c> and <c>emergency-phrases.json</c> from the agent's config folder.</summary>
+    public static SafetyLayerCaseFactory Load(string configDirectory, ActionCatalog catalog) => new(
+        SafetyOptions.Load(Path.Combine(configDirectory, SafetyModule.OptionsFile)),
+        EmergencyDetector.Load(Path.Combine(configDirectory, SafetyModule.PhrasesFile)),
+        catalog);
+
+    public string Description => "SafetyLayer, fresh per case, vehicle_state applied";
+
+    public bool AppliesVehicleState => true;
+
+    public ICaseSafety Create()
+    {
+        var outbox = new RecordingOutbox();
+        return new CaseSafety(new SafetyLayer(options, detector, catalog, outbox, TimeProvider.System), outbox);
+    }
+
+    private sealed class CaseSafety(SafetyLayer layer, RecordingOutbox outbox) : ICaseSafety
+    {
+        private static readonly TimeSpan TelemetryInterval = TimeSpan.FromMilliseconds(250);
+        private JsonObject _state = [];
+        private DateTimeOffset _at;
+
+        public ISafetyLayer Layer => layer;
+
+        public void ApplyVehicleState(JsonObject state, DateTimeOffset at)
+        {
+            _state = state;
+            _at = at;
+            layer.ApplySnapshot(state, at);
+        }
+
+        public IReadOnlyList<string> RaisedAlerts(DateTimeOffset until)
+        {
+            // Telemetry keeps arriving (the state holds) while hold times run out: a single snapshot would go stale
+            // (speed is fresh for 2 s) before the 3 s overspeed hold ends.
+            for (var t = _at + TelemetryInterval; t <= until; t += TelemetryInterval)
+                layer.ApplySnapshot(_state, t);
+            return outbox.Alerts.Select(a => a.Kind).Distinct().ToList();
+        }
+    }
+}

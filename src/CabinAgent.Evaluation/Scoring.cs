@@ -1,0 +1,79 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace CabinAgent.Evaluation;
+
+/// <summary>How one case scored.</summary>
+/// <param name="IntentCorrect">The action is right (for a negative case: no action).</param>
+/// <param name="ExecutionCorrect">The action and every parameter are right.</param>
+/// <param name="Passed">Everything the case expects holds: action, parameters, outcome, alert, rule, clamp, tier.</param>
+/// <param name="Mismatches">What differed, for the report's failure list.</param>
+public sealed record CaseScore(
+    EvalCase Case,
+    CaseOutcome Actual,
+    bool IntentCorrect,
+    bool ExecutionCorrect,
+    bool Passed,
+    IReadOnlyList<string> Mismatches);
+
+public static class Scoring
+{
+    public static CaseScore Score(EvalCase c, CaseOutcome actual)
+    {
+        var e = c.Expected;
+        var mismatches = new List<string>();
+
+        var intent = string.Equals(e.Action, actual.ScoredAction, StringComparison.Ordinal);
+        if (!intent)
+            mismatches.Add($"action: expected {e.Action ?? "none"}, got {actual.ScoredAction ?? "none"}");
+
+        var execution = intent;
+        if (intent && e.Action is not null && !ParametersEqual(e.Parameters ?? [], actual.Parameters ?? []))
+        {
+            execution = false;
+            mismatches.Add($"parameters: expected {(e.Parameters ?? []).ToJsonString(Actions.CommandJson.Options)}, got {(actual.Parameters ?? []).ToJsonString(Actions.CommandJson.Options)}");
+        }
+
+        if (e.Outcome != actual.Outcome)
+            mismatches.Add($"outcome: expected {e.Outcome}, got {actual.Outcome}{(actual.Detail is null ? "" : $" ({actual.Detail})")}");
+        if (e.Rule is not null && e.Rule != actual.Rule)
+            mismatches.Add($"rule: expected {e.Rule}, got {actual.Rule ?? "none"}");
+        if (e.Clamp is not null && !actual.Clamps.Contains(e.Clamp))
+            mismatches.Add($"clamp: expected {e.Clamp}, got {(actual.Clamps.Count == 0 ? "none" : string.Join(",", actual.Clamps))}");
+        if (e.Tier is not null && e.Tier != actual.Tier)
+            mismatches.Add($"tier: expected {e.Tier}, got {actual.Tier ?? "none"}");
+        if (e.Alert is not null && !actual.Alerts.Contains(e.Alert))
+            mismatches.Add($"alert: expected {e.Alert}, got {(actual.Alerts.Count == 0 ? "none" : string.Join(",", actual.Alerts))}");
+        var unexpected = actual.Alerts.Where(a => a != e.Alert).Distinct().ToList();
+        if (unexpected.Count > 0)
+            mismatches.Add($"unexpected alert: {string.Join(",", unexpected)}");
+
+        return new CaseScore(c, actual, intent, execution, mismatches.Count == 0, mismatches);
+    }
+
+    /// <summary>
+    /// Same keys; numbers compared numerically (24 equals 24.0), strings ordinally (span values verbatim), booleans as is.
+    /// </summary>
+    public static bool ParametersEqual(JsonObject expected, JsonObject actual)
+    {
+        if (expected.Count != actual.Count)
+            return false;
+        foreach (var (key, value) in expected)
+        {
+            if (!actual.TryGetPropertyValue(key, out var other) || !ValueEqual(value, other))
+                return false;
+        }
+        return true;
+    }
+
+    private static bool ValueEqual(JsonNode? a, JsonNode? b)
+    {
+        if (a is null || b is null)
+            return a is null && b is null;
+        if (a.GetValueKind() == JsonValueKind.Number && b.GetValueKind() == JsonValueKind.Number)
+            return decimal.Parse(a.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture)
+                   == decimal.Parse(b.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture);
+        return JsonNode.DeepEquals(a, b);
+    }
+}

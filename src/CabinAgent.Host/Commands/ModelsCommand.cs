@@ -1,0 +1,15 @@
+using System.CommandLine;
+
+namespace CabinAgent.Host.Commands;
+
+/// <summary><c>cabin-agent models …</c>: inspect, select, quantize and generate the models the tiers load.</summary>
+internal static class ModelsCommand
+{
+    public static Command Create()
+    {
+        var models = new Command("models", "Model files: info, select, quantize, and tiny generated test models");
+        foreach (var command in LlmCommands.Models())
+            models.Subcommands.Add(command);
+        return models;
+    }
+}

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Options;
+
+namespace CabinAgent.Llm;
+
+/// <summary>Settings of the LLM tier, bound by the Host from the configuration section <c>Llm</c>.</summary>
+public sealed class LlmOptions
+{
+    public const string SectionName = "Llm";
+
+    /// <summary>GGUF model file. Empty: the tier is not created (the Host decides; see <c>models.json</c> for selection).</summary>
+    public string ModelPath { get; set; } = "";
+
+    /// <summary>Context length in tokens: system prompt + utterance + output.</summary>
+    public int ContextLength { get; set; } = 4096;
+
+    /// <summary>CPU threads (0 = half the cores, at least one).</summary>
+    public int Threads { get; set; }
+
+    /// <summary>Layers offloaded to a GPU (CUDA builds on Jetson; 0 on CPU).</summary>
+    public int GpuLayers { get; set; }
+
+    /// <summary>Longest utterance accepted, in characters; longer ones are NotUnderstood, never truncated silently.</summary>
+    public int MaxUtteranceChars { get; set; } = 2000;
+
+    /// <summary>Most tokens generated for one command (a command is ~10-40 tokens).</summary>
+    public int MaxOutputTokens { get; set; } = 128;
+
+    /// <summary>Decoding (prompt and generation) is aborted after this long.</summary>
+    public int DecodeDeadlineMs { get; set; } = 3000;
+
+    /// <summary>Below this confidence the tier answers NotUnderstood ("please repeat").</summary>
+    public double ConfidenceFloor { get; set; } = 0.35;
+
+    /// <summary>0 = greedy (default). Above 0, top-k / top-p / seed apply.</summary>
+    public float Temperature { get; set; }
+    public int TopK { get; set; } = 40;
+    public float TopP { get; set; } = 0.95f;
+    public uint Seed { get; set; } = 1234;
+
+    /// <summary>Chat template override (a llama.cpp built-in name such as <c>chatml</c>, or template text); null = the model's own.</summary>
+    public string? ChatTemplate { get; set; }
+
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(ModelPath)) errors.Add("Llm:ModelPath is required");
+        else if (!File.Exists(ModelPath)) errors.Add($"Llm:ModelPath '{ModelPath}' does not exist");
+        if (ContextLength is < 512 or > 131072) errors.Add("Llm:ContextLength must be 512..131072");
+        if (Threads < 0) errors.Add("Llm:Threads must be >= 0");
+        if (GpuLayers < -1) errors.Add("Llm:GpuLayers must be >= -1");
+        if (MaxUtteranceChars is < 1 or > 20000) errors.Add("Llm:MaxUtteranceChars must be 1..20000");
+        if (MaxOutputTokens is < 16 or > 1024) errors.Add("Llm:MaxOutputTokens must be 16..1024");
+        if (DecodeDeadlineMs is < 50 or > 60000) errors.Add("Llm:DecodeDeadlineMs must be 50..60000");
+        if (ConfidenceFloor is < 0 or > 1 || double.IsNaN(ConfidenceFloor)) errors.Add("Llm:ConfidenceFloor must be 0..1");
+        if (Temperature is < 0 or > 5 || float.IsNaN(Temperature)) errors.Add("Llm:Temperature must be 0..5");
+        if (TopK < 0) errors.Add("Llm:TopK must be >= 0");
+        if (TopP is <= 0 or > 1 || float.IsNaN(TopP)) errors.Add("Llm:TopP must be in (0, 1]");
+        return errors;
+    }
+}
+
+/// <summary>Start-up validation for the Host (<c>services.AddOptions&lt;LlmOptions&gt;().ValidateOnStart()</c>).</summary>
+public sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LlmOptions options)
+    {
+        var errors = options.Validate();
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,365 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CabinAgent.Actions;
+using CabinAgent.Llm.Decoding;
+using CabinAgent.Llm.Native;
+using CabinAgent.Llm.Prompting;
+using CabinAgent.Understanding;
+using Microsoft.Extensions.Logging;
+
+namespace CabinAgent.Llm;
+
+/// <summary>
+/// The LLM understanding tier: a local GGUF model run in process through llama.cpp, prompted with
+/// the catalog-generated system prompt (evaluated once, its KV cache reused), decoding under the
+/// command grammar so the output is always a schema-valid command whose span values are copied
+/// from the utterance. Confidence comes from the model's own token probabilities. One utterance
+/// at a time (calls queue); an external cancel or the decode deadline aborts decoding inside llama.cpp.
+/// </summary>
+public sealed class LlmTier : IUnderstandingTier, IDisposable
+{
+    private readonly LlmOptions _options;
+    private readonly ActionCatalog _catalog;
+    private readonly CommandSchema _schema;
+    private readonly CommandGrammar _grammar;
+    private readonly ILogger _logger;
+    private readonly LlamaModel _model;
+    private readonly LlamaContext _context;
+    private readonly TokenTrie _trie;
+    private readonly ConstrainedDecoder _decoder;
+    private readonly PromptLayout _prompt;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private bool _disposed;
+
+    private LlmTier(LlmOptions options, ActionCatalog catalog, ILogger logger, LlamaModel model, LlamaContext context)
+    {
+        _options = options;
+        _catalog = catalog;
+        _logger = logger;
+        _model = model;
+        _context = context;
+        _schema = CommandSchema.FromCatalog(catalog);
+        _grammar = new CommandGrammar(catalog);
+        _trie = new TokenTrie(model.Vocab.AllPieces);
+        _decoder = new ConstrainedDecoder(context, _trie, new SamplingOptions
+        {
+            Temperature = options.Temperature, TopK = options.TopK, TopP = options.TopP, Seed = options.Seed,
+        });
+        _prompt = PromptLayout.Build(model, SystemPrompt.Build(catalog), options.ChatTemplate);
+        if (_prompt.PrefixTokens.Length + _prompt.SuffixTokens.Length + options.MaxOutputTokens + 16 > context.ContextLength)
+            throw new LlmConfigurationException(
+                $"the system prompt ({_prompt.PrefixTokens.Length} tokens) leaves no room in a {context.ContextLength}-token context");
+        var sw = Stopwatch.StartNew();
+        if (_context.Decode(_prompt.PrefixTokens, 0) != DecodeStatus.Ok)
+            throw new LlamaException("system prompt evaluation was aborted");
+        _logger.LogInformation("LLM system prompt cached: {Tokens} tokens in {Ms} ms", _prompt.PrefixTokens.Length, sw.ElapsedMilliseconds);
+    }
+
+    public string Name => "llm";
+
+    /// <summary>The loaded model (for info and benches).</summary>
+    public LlamaModel Model => _model;
+
+    public int CachedPrefixTokens => _prompt.PrefixTokens.Length;
+
+    /// <summary>
+    /// Loads the model named in <paramref name="options"/>, logs what it is, and evaluates the system
+    /// prompt. Throws <see cref="LlmConfigurationException"/> for invalid options and
+    /// <see cref="LlamaException"/> when the engine or the model cannot be loaded.
+    /// </summary>
+    public static LlmTier Create(LlmOptions options, ActionCatalog catalog, ILogger logger)
+    {
+        var errors = options.Validate();
+        if (errors.Count > 0) throw new LlmConfigurationException(string.Join("; ", errors));
+        LlamaLibrary.EnsureInitialized();
+        LlamaLibrary.SetLogSink((level, line) =>
+            logger.Log(level == LlamaLogLevel.Error ? LogLevel.Error : LogLevel.Debug, "llama.cpp: {Line}", line));
+
+        var sw = Stopwatch.StartNew();
+        var model = LlamaModel.Load(options.ModelPath, new LlamaModelLoadOptions { GpuLayers = options.GpuLayers });
+        try
+        {
+            var context = model.CreateContext(new LlamaContextOptions { ContextLength = options.ContextLength, Threads = options.Threads });
+            logger.LogInformation(
+                "LLM model {Path}: architecture {Arch}, {Params:N0} parameters, {FType}, file {FileMiB:F1} MiB, trained context {TrainCtx}, context {Ctx}; loaded in {Ms} ms (llama.cpp {Version})",
+                options.ModelPath, model.Architecture, model.ParameterCount, model.FileTypeName,
+                new FileInfo(options.ModelPath).Length / 1048576.0, model.TrainContextLength, context.ContextLength,
+                sw.ElapsedMilliseconds, LlamaLibrary.Version);
+            try
+            {
+                return new LlmTier(options, catalog, logger, model, context);
+            }
+            catch
+            {
+                context.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask<TierResult> UnderstandAsync(Utterance utterance, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (string.IsNullOrWhiteSpace(utterance.Text))
+            return new NotUnderstood("empty utterance");
+        if (utterance.Text.Length > _options.MaxUtteranceChars)
+            return new NotUnderstood($"utterance too long ({utterance.Text.Length} > {_options.MaxUtteranceChars} characters)");
+        try
+        {
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return new TierFailed("cancelled before decoding started");
+        }
+        try
+        {
+            // Decoding blocks a thread for its whole duration: keep it off the caller's.
+            return await Task.Run(() => Understand(utterance, cancellationToken), CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Bench hook: one utterance, synchronously, optionally re-evaluating the system prompt from an
+    /// empty KV cache first (what every utterance would cost without the cache).
+    /// </summary>
+    internal TierResult UnderstandForBench(Utterance utterance, bool reusePrefix, out GenerationResult? generation)
+    {
+        _gate.Wait();
+        try
+        {
+            if (!reusePrefix)
+            {
+                _context.ClearMemory();
+                _context.Decode(_prompt.PrefixTokens, 0);
+            }
+            var result = Understand(utterance, CancellationToken.None);
+            generation = _lastGeneration;
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private GenerationResult? _lastGeneration;
+
+    private TierResult Understand(Utterance utterance, CancellationToken cancellationToken)
+    {
+        var sw = Stopwatch.StartNew();
+        _lastGeneration = null;
+        _context.ResetAbort();
+        using var deadline = new CancellationTokenSource(_options.DecodeDeadlineMs);
+        using var onCancel = cancellationToken.Register(_context.RequestAbort);
+        using var onDeadline = deadline.Token.Register(_context.RequestAbort);
+        if (cancellationToken.IsCancellationRequested) _context.RequestAbort();
+
+        var utteranceTokens = PromptLayout.UtteranceTokens(_model, utterance.Text);
+        var prefix = _prompt.PrefixTokens.Length;
+        var evaluated = utteranceTokens.Length + _prompt.SuffixTokens.Length;
+        var promptTokens = prefix + evaluated;
+        var details = new JsonObject
+        {
+            ["prompt_tokens"] = promptTokens,
+            ["cached_prompt_tokens"] = prefix,
+        };
+        if (promptTokens + _options.MaxOutputTokens > _context.ContextLength)
+            return new NotUnderstood($"utterance too long for the model context ({utteranceTokens.Length} tokens)") { Details = details };
+
+        GenerationResult result;
+        try
+        {
+            // Keep the cached system prompt, forget the previous utterance and answer.
+            _context.TruncateSequence(prefix);
+            var input = new int[evaluated];
+            utteranceTokens.CopyTo(input, 0);
+            _prompt.SuffixTokens.CopyTo(input, utteranceTokens.Length);
+            if (_context.Decode(input, prefix) == DecodeStatus.Aborted)
+                return Aborted(cancellationToken, details, "", sw);
+            result = _decoder.Generate(_grammar.Start(utterance.Text), promptTokens, _options.MaxOutputTokens);
+            _lastGeneration = result;
+        }
+        catch (LlamaException ex)
+        {
+            _logger.LogError("LLM decode failed for utterance {Id}: {Error}", utterance.Id, ex.Message);
+            details["error"] = ex.Message;
+            return new TierFailed($"model error: {ex.Message}") { Details = details };
+        }
+
+        details["raw"] = result.Raw;
+        details["generated_tokens"] = result.GeneratedTokens;
+        details["sampled_tokens"] = result.SampledTokens;
+        details["forced_tokens"] = result.ForcedTokens;
+        details["decode_ms"] = Math.Round(sw.Elapsed.TotalMilliseconds, 1);
+        switch (result.Stop)
+        {
+            case GenerationStop.Aborted:
+                return Aborted(cancellationToken, details, result.Raw, sw);
+            case GenerationStop.TokenLimit:
+                details["schema_valid"] = false;
+                return new TierFailed($"no complete command within {_options.MaxOutputTokens} tokens") { Details = details, Explanation = result.Raw };
+            case GenerationStop.DeadEnd:
+                details["schema_valid"] = false;
+                return new TierFailed("the grammar allowed no token (vocabulary cannot express the output)") { Details = details, Explanation = result.Raw };
+        }
+
+        var problems = CheckCommand(result.Raw, utterance.Text, out var action, out var parameters);
+        details["schema_valid"] = problems.Count == 0;
+        if (problems.Count > 0)
+        {
+            details["errors"] = new JsonArray(problems.Select(p => (JsonNode)p).ToArray());
+            _logger.LogWarning("LLM output failed validation for utterance {Id}: {Errors}; raw {Raw}", utterance.Id, string.Join("; ", problems), result.Raw);
+            return new TierFailed("model output is not a valid command: " + problems[0]) { Details = details, Explanation = result.Raw };
+        }
+
+        var actionP = Math.Exp(result.ActionLogProbability);
+        var paramP = result.ParameterTokens == 0 ? 1.0 : Math.Exp(result.ParameterLogProbabilitySum / result.ParameterTokens);
+        var confidence = Math.Round(Math.Min(actionP, paramP), 4);
+        details["confidence_action"] = Math.Round(actionP, 6);
+        details["confidence_parameters"] = Math.Round(paramP, 6);
+        if (confidence < _options.ConfidenceFloor)
+            return new NotUnderstood(string.Create(CultureInfo.InvariantCulture,
+                $"low confidence {confidence:0.###} < {_options.ConfidenceFloor:0.###}: please repeat"))
+            { Details = details, Explanation = result.Raw };
+
+        var lang = utterance.Lang ?? (ContainsCjk(utterance.Text) ? "zh" : "en");
+        return new Understood(action!, parameters!, confidence, lang) { Details = details, Explanation = result.Raw };
+    }
+
+    private TierFailed Aborted(CancellationToken cancellationToken, JsonObject details, string raw, Stopwatch sw)
+    {
+        details["raw"] = raw;
+        details["schema_valid"] = false;
+        details["decode_ms"] = Math.Round(sw.Elapsed.TotalMilliseconds, 1);
+        var reason = cancellationToken.IsCancellationRequested
+            ? "cancelled"
+            : $"decode deadline of {_options.DecodeDeadlineMs} ms exceeded";
+        return new TierFailed(reason) { Details = details, Explanation = raw };
+    }
+
+    /// <summary>
+    /// The output checked again, independently of the grammar: JSON, the catalog schema, and every
+    /// span value a substring of the utterance.
+    /// </summary>
+    private List<string> CheckCommand(string raw, string utterance, out string? action, out JsonObject? parameters)
+    {
+        action = null;
+        parameters = null;
+        JsonObject obj;
+        try
+        {
+            if (JsonNode.Parse(raw) is not JsonObject o) return ["output is not a JSON object"];
+            obj = o;
+        }
+        catch (JsonException ex)
+        {
+            return [$"output is not JSON: {ex.Message}"];
+        }
+        if (obj.Count != 2 || obj["action"] is not JsonValue a || !a.TryGetValue<string>(out var name) || obj["parameters"] is not JsonObject p)
+            return ["output must be exactly {\"action\": string, \"parameters\": object}"];
+        var envelope = new JsonObject
+        {
+            ["action"] = name,
+            ["parameters"] = p.DeepClone(),
+            ["response"] = "",
+            ["confidence"] = 1.0,
+            ["requires_confirmation"] = false,
+        };
+        var problems = _schema.Validate(envelope.ToJsonString()).ToList();
+        if (problems.Count == 0 && _catalog.TryGet(name, out var definition))
+        {
+            foreach (var def in definition.Parameters.Where(d => d.Span))
+                if (p[def.Name] is JsonValue v && v.TryGetValue<string>(out var s) && !utterance.Contains(s, StringComparison.Ordinal))
+                    problems.Add($"parameters.{def.Name} '{s}' is not part of the utterance");
+        }
+        if (problems.Count == 0)
+        {
+            action = name;
+            parameters = (JsonObject)p.DeepClone();
+        }
+        return problems;
+    }
+
+    private static bool ContainsCjk(string text) => text.Any(c => c is >= '\u4e00' and <= '\u9fff' or >= '\u3400' and <= '\u4dbf');
+
+    /// <summary>How <see cref="PromptLogits"/> evaluates the prompt (test hook).</summary>
+    internal enum PromptEvaluation
+    {
+        /// <summary>As in production: the cached system prompt, then the utterance.</summary>
+        CachedPrefix,
+        /// <summary>From an empty KV cache: system prompt, then the utterance (same batches, nothing reused).</summary>
+        EmptyCache,
+        /// <summary>From an empty KV cache, system prompt and utterance in one sequence of batches.</summary>
+        OneSequence,
+    }
+
+    /// <summary>Test hook: the logits after the prompt for <paramref name="utterance"/>; leaves the system prompt cached.</summary>
+    internal float[] PromptLogits(string utterance, PromptEvaluation mode)
+    {
+        _gate.Wait();
+        try
+        {
+            var tokens = PromptLayout.UtteranceTokens(_model, utterance).Concat(_prompt.SuffixTokens).ToArray();
+            var prefix = _prompt.PrefixTokens;
+            float[] logits;
+            switch (mode)
+            {
+                case PromptEvaluation.CachedPrefix:
+                    _context.TruncateSequence(prefix.Length);
+                    _context.Decode(tokens, prefix.Length);
+                    return _context.LastLogits.ToArray();
+                case PromptEvaluation.EmptyCache:
+                    _context.ClearMemory();
+                    _context.Decode(prefix, 0);
+                    _context.Decode(tokens, prefix.Length);
+                    logits = _context.LastLogits.ToArray();
+                    break;
+                default:
+                    _context.ClearMemory();
+                    _context.Decode(prefix.Concat(tokens).ToArray(), 0);
+                    logits = _context.LastLogits.ToArray();
+                    break;
+            }
+            // Restore the invariant: the KV cache holds exactly the system prompt.
+            _context.ClearMemory();
+            _context.Decode(prefix, 0);
+            return logits;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    internal LlamaContext Context => _context;
+    internal ConstrainedDecoder Decoder => _decoder;
+    internal PromptLayout Prompt => _prompt;
+    internal CommandGrammar Grammar => _grammar;
+    internal TokenTrie Trie => _trie;
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _context.RequestAbort();
+        _gate.Wait();
+        _decoder.Dispose();
+        _context.Dispose();
+        _model.Dispose();
+        _gate.Dispose();
+    }
+}
+
+public sealed class LlmConfigurationException(string message) : Exception(message);

@@ -1,0 +1,46 @@
+using CabinAgent.Llm.Native;
+
+namespace CabinAgent.Llm.Prompting;
+
+/// <summary>
+/// The model's chat template split around the user's words: <see cref="PrefixTokens"/> (system
+/// prompt and the opening of the user turn) are identical for every utterance and stay in the KV
+/// cache; only the utterance and <see cref="SuffixTokens"/> (end of the user turn, opening of the
+/// assistant turn) are evaluated per utterance.
+/// </summary>
+public sealed class PromptLayout
+{
+    private const string Sentinel = "\u0001CABIN_UTTERANCE\u0001";
+
+    private PromptLayout(int[] prefix, int[] suffix, string template)
+    {
+        PrefixTokens = prefix;
+        SuffixTokens = suffix;
+        Template = template;
+    }
+
+    public int[] PrefixTokens { get; }
+    public int[] SuffixTokens { get; }
+
+    /// <summary>The template used (the model's own, or the configured override / chatml fallback).</summary>
+    public string Template { get; }
+
+    public static PromptLayout Build(LlamaModel model, string systemPrompt, string? templateOverride)
+    {
+        var template = templateOverride ?? model.ChatTemplate ?? "chatml";
+        var rendered = ChatTemplate.Apply(template, [new ChatMessage("system", systemPrompt), new ChatMessage("user", Sentinel)], addAssistant: true);
+        var at = rendered.IndexOf(Sentinel, StringComparison.Ordinal);
+        if (at < 0) throw new LlamaException("the chat template dropped the user message");
+        var prefix = rendered[..at];
+        var suffix = rendered[(at + Sentinel.Length)..];
+        // Template text may contain control tokens (<|im_start|>); the utterance never may (see UtteranceTokens).
+        return new PromptLayout(
+            model.Vocab.Tokenize(prefix, addSpecial: model.Vocab.AddBos, parseSpecial: true),
+            model.Vocab.Tokenize(suffix, addSpecial: false, parseSpecial: true),
+            template);
+    }
+
+    /// <summary>The utterance's tokens. Special-token text typed or spoken by a user stays plain text.</summary>
+    public static int[] UtteranceTokens(LlamaModel model, string utterance) =>
+        model.Vocab.Tokenize(utterance, addSpecial: false, parseSpecial: false);
+}
