@@ -57,4 +57,6 @@ public static class CounterNames
     public const string ConfirmationTimedOut = "confirmation_timed_out";
     public const string ConfirmationAbandoned = "confirmation_abandoned";
     public const string ConfirmationRefusedOnRecheck = "confirmation_refused_on_recheck";
+    /// <summary>A bug surfaced as an exception inside the layer (logged with its stack); should stay at zero.</summary>
+    public const string InternalErrors = "safety_internal_errors";
 }

@@ -70,8 +70,9 @@ public sealed class SafetyLayer : ISafetyLayer
     // ---- telemetry ----------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// One telemetry message from MQTT (<paramref name="topicSuffix"/>: <c>telemetry/speed_kmh</c> or <c>speed_kmh</c>).
-    /// Evaluates the alert rules at <paramref name="receivedAt"/>. Never throws on bad input.
+    /// One telemetry message from MQTT (<paramref name="topicSuffix"/>: the full topic, <c>telemetry/speed_kmh</c> or
+    /// <c>speed_kmh</c>). Evaluates the alert rules at <paramref name="receivedAt"/>. Never throws: bad input is
+    /// rejected with a reason, and a fault in a rule is logged and counted (the MQTT subscriber must keep running).
     /// </summary>
     public IngestResult IngestTelemetry(string topicSuffix, ReadOnlySpan<byte> payload, DateTimeOffset receivedAt)
     {
@@ -79,8 +80,21 @@ public sealed class SafetyLayer : ISafetyLayer
         {
             var result = _store.Ingest(topicSuffix, payload, receivedAt);
             if (!result.Accepted) LogRejection(result, receivedAt);
-            else if (AlertEngine.Uses(result.Signal!)) _alerts.Evaluate(receivedAt, _driverLang, _post);
+            else if (AlertEngine.Uses(result.Signal!)) EvaluateGuarded(receivedAt);
             return result;
+        }
+    }
+
+    private void EvaluateGuarded(DateTimeOffset now)
+    {
+        try
+        {
+            _alerts.Evaluate(now, _driverLang, _post);
+        }
+        catch (Exception ex)
+        {
+            Counters.Increment(CounterNames.InternalErrors);
+            _log.LogError(ex, "safety rule evaluation failed at {Now}", now);
         }
     }
 
@@ -92,7 +106,7 @@ public sealed class SafetyLayer : ISafetyLayer
             var results = _store.ApplySnapshot(state, at);
             foreach (var r in results)
                 if (!r.Accepted) LogRejection(r, at);
-            _alerts.Evaluate(at, _driverLang, _post);
+            EvaluateGuarded(at);
             return results;
         }
     }
@@ -101,7 +115,7 @@ public sealed class SafetyLayer : ISafetyLayer
     public void Tick(DateTimeOffset now)
     {
         lock (_dialog) ExpireConfirmation(now);
-        lock (_state) _alerts.Evaluate(now, _driverLang, _post);
+        lock (_state) EvaluateGuarded(now);
     }
 
     /// <summary>The next time something may happen without new input (null: nothing is waiting).</summary>

@@ -35,18 +35,21 @@ public sealed record SafetyModule(SafetyLayer Layer, ChannelAlertDispatcher Disp
     }
 }
 
-/// <summary>Passes alerts and notices on, letting an observer see each one first.</summary>
+/// <summary>Passes alerts and notices on, and lets an observer see each one the outbox took.</summary>
+/// <remarks>Observed after the post succeeds: a refused post is retried by the rule, and must not be seen twice.</remarks>
 internal sealed class ObservedOutbox(IAlertOutbox inner, Action<object> observe) : IAlertOutbox
 {
     public bool TryPost(SafetyAlert alert)
     {
+        if (!inner.TryPost(alert)) return false;
         observe(alert);
-        return inner.TryPost(alert);
+        return true;
     }
 
     public bool TryPost(SpokenNotice notice)
     {
+        if (!inner.TryPost(notice)) return false;
         observe(notice);
-        return inner.TryPost(notice);
+        return true;
     }
 }

@@ -80,14 +80,13 @@ public sealed class VehicleStateStore
     }
 
     /// <summary>
-    /// Takes one MQTT telemetry message: <paramref name="topicSuffix"/> is the signal name (or <c>telemetry/name</c>),
+    /// Takes one MQTT telemetry message: <paramref name="topicSuffix"/> is the signal name, <c>telemetry/name</c> or the
+    /// full topic,
     /// <paramref name="payload"/> the UTF-8 JSON <c>{"value": v, "ts_ms": optional}</c>.
     /// </summary>
     public IngestResult Ingest(string topicSuffix, ReadOnlySpan<byte> payload, DateTimeOffset receivedAt)
     {
-        var name = topicSuffix.StartsWith(TelemetrySignals.TopicPrefix, StringComparison.Ordinal)
-            ? topicSuffix.AsSpan(TelemetrySignals.TopicPrefix.Length)
-            : topicSuffix.AsSpan();
+        var name = SignalName(topicSuffix ?? "");
         if (!TelemetrySignals.TryGet(name, out var signal))
             return Reject(TelemetryRejection.UnknownSignal, $"unknown telemetry signal '{Truncate(name.ToString())}'", null);
 
@@ -106,6 +105,13 @@ public sealed class VehicleStateStore
         _present[i] = true;
         _counters.Increment(AcceptedCounter[i]);
         return new IngestResult(TelemetryRejection.None, null, signal);
+    }
+
+    /// <summary>The signal part of <c>speed_kmh</c>, <c>telemetry/speed_kmh</c> or <c>vehicle/v1/telemetry/speed_kmh</c>.</summary>
+    internal static ReadOnlySpan<char> SignalName(string topic)
+    {
+        var at = topic.LastIndexOf(TelemetrySignals.TopicPrefix, StringComparison.Ordinal);
+        return at == 0 || (at > 0 && topic[at - 1] == '/') ? topic.AsSpan(at + TelemetrySignals.TopicPrefix.Length) : topic.AsSpan();
     }
 
     /// <summary>

@@ -9,11 +9,15 @@ public class DispatchTests
     private sealed class StuckSink : IAlertSink
     {
         public readonly TaskCompletionSource Release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly TaskCompletionSource Entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public readonly List<object> Published = [];
         public int Failures;
 
+        public int Count { get { lock (Published) return Published.Count; } }
+
         public async ValueTask PublishAlertAsync(SafetyAlert alert, CancellationToken ct)
         {
+            Entered.TrySetResult();
             await Release.Task.WaitAsync(ct);
             if (Failures-- > 0) throw new IOException("broker unavailable");
             lock (Published) Published.Add(alert);
@@ -23,6 +27,17 @@ public class DispatchTests
         {
             await Release.Task.WaitAsync(ct);
             lock (Published) Published.Add(notice);
+        }
+    }
+
+    /// <summary>Waits for the consumer task (a liveness bound, not a timing assertion).</summary>
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the dispatcher never delivered");
+            await Task.Delay(10);
         }
     }
 
@@ -41,16 +56,18 @@ public class DispatchTests
         using var cts = new CancellationTokenSource();
         var consumer = dispatcher.RunAsync(cts.Token);
 
-        // One item is taken by the consumer (blocked in the sink), eight wait in the queue, the tenth is refused.
-        var accepted = 0;
-        for (var i = 0; i < 10; i++)
+        // One item is taken by the consumer (blocked in the sink), eight wait in the queue, the next is refused.
+        Assert.True(dispatcher.TryPost(Alert(AlertKinds.Overspeed, clock.GetUtcNow())));
+        await sink.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var accepted = 1;
+        for (var i = 0; i < 8; i++)
             if (dispatcher.TryPost(Alert(AlertKinds.Overspeed, clock.GetUtcNow()))) accepted++;
-        Assert.InRange(accepted, 8, 9);
+        Assert.Equal(9, accepted);
         Assert.False(dispatcher.TryPost(Alert(AlertKinds.DoorOpenMoving, clock.GetUtcNow())));
 
         clock.Advance(TimeSpan.FromMilliseconds(1500)); // the sink was stuck for 1.5 s: every alert misses its budget
         sink.Release.SetResult();
-        while (dispatcher.Pending > 0 || sink.Published.Count < accepted) await Task.Delay(10);
+        await Until(() => dispatcher.Pending == 0 && sink.Count >= accepted);
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => consumer);
 
@@ -71,7 +88,7 @@ public class DispatchTests
         using var cts = new CancellationTokenSource();
         var consumer = dispatcher.RunAsync(cts.Token);
         Assert.True(dispatcher.TryPost(Alert(AlertKinds.Fatigue, DateTimeOffset.UtcNow)));
-        while (sink.Published.Count < 1) await Task.Delay(10);
+        await Until(() => sink.Count >= 1);
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => consumer);
         Assert.Equal(1, counters.Get("alerts_published"));

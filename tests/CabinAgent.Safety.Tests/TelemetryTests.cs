@@ -28,6 +28,20 @@ public class TelemetryTests
     }
 
     [Theory]
+    [InlineData("vehicle/demo/telemetry/door_open", true)]
+    [InlineData("telemetry/door_open", true)]
+    [InlineData("door_open", true)]
+    [InlineData("vehicle/demo/door_open", false)]
+    [InlineData("vehicle/demo/xtelemetry/door_open", false)]
+    public void Full_topics_and_suffixes_name_the_signal(string topic, bool accepted)
+    {
+        var h = new Harness();
+        var r = h.Layer.IngestTelemetry(topic, Encoding.UTF8.GetBytes("{\"value\":true}"), Harness.At(0));
+        Assert.Equal(accepted, r.Accepted);
+        Assert.Equal(accepted ? TelemetryRejection.None : TelemetryRejection.UnknownSignal, r.Rejection);
+    }
+
+    [Theory]
     [InlineData("speed_kmh", "not json", TelemetryRejection.Malformed)]
     [InlineData("speed_kmh", "", TelemetryRejection.Malformed)]
     [InlineData("speed_kmh", "42", TelemetryRejection.Malformed)]

@@ -4,6 +4,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using CabinAgent.Actions;
+using CabinAgent.Llm;
+using CabinAgent.Llm.Models;
+using CabinAgent.Understanding;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;
@@ -86,19 +89,31 @@ internal static class SafetyCommands
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var consumer = Task.Run(() => dispatcher.RunAsync(stop.Token), CancellationToken.None);
 
-        // The LLM tier is not part of this build yet: the "busy" scenarios saturate every core with spinning,
-        // allocating threads instead (once at normal priority, once at nice 10 as recommended for decode threads),
-        // and the output says so.
-        var loadNote = $"LLM tier not available in this build: cpu_saturation = {Environment.ProcessorCount} spinning threads at normal priority, " +
-            $"cpu_saturation_nice10 = the same at nice 10 (how decode threads should run); telemetry_flood = one thread ingesting as fast as it can";
+        // llm_decode: the real LLM tier decoding continuously on the generated test model in this process.
+        // The CPU loads stand in for a production-size decode (the test model is tiny) and show the effect of priority.
+        var loadNote = $"llm_decode = the LLM tier decoding back to back on the generated test model in this process (Llm threads: default); " +
+            $"cpu_saturation = {Environment.ProcessorCount} spinning threads at normal priority, cpu_saturation_nice10 = the same at nice 10 " +
+            "(how decode threads should run); telemetry_flood = one thread ingesting as fast as it can";
         var bench = new LatencyRun(catalog, options, detector, dispatcher, probe, connection, topics, counters, budgets);
         var rows = new List<JsonObject>();
-        foreach (var load in new[] { "none", "cpu_saturation", "cpu_saturation_nice10", "telemetry_flood" })
+        foreach (var load in new[] { "none", "llm_decode", "cpu_saturation", "cpu_saturation_nice10", "telemetry_flood" })
         {
-            using var background = BackgroundLoad.Start(load, bench);
+            using var background = BackgroundLoad.Start(load, bench, catalog);
+            if (background.Failure is { } failure)
+            {
+                rows.Add(new JsonObject { ["name"] = "telemetry_to_alert", ["load"] = load, ["skipped"] = failure });
+                rows.Add(new JsonObject { ["name"] = "transcript_to_emergency", ["load"] = load, ["skipped"] = failure });
+                continue;
+            }
             rows.Add(await bench.AlertsAsync(count, load, ct));
             rows.Add(await bench.EmergenciesAsync(count, load, ct));
             var rate = background.Rate();
+            if (load == "llm_decode") rate = null;
+            if (background.Decodes() is { } decodes)
+            {
+                rows[^1]["llm_decodes"] = decodes;
+                rows[^2]["llm_decodes"] = decodes;
+            }
             if (rate is not null)
             {
                 rows[^1]["load_rate_per_s"] = rate;
@@ -133,9 +148,15 @@ internal static class SafetyCommands
         Console.WriteLine($"safety layer latency to publish (loopback MQTT broker, QoS 1), {count} iterations per scenario");
         foreach (var r in rows)
         {
+            if (r["skipped"] is { } skipped)
+            {
+                Console.WriteLine($"  {r["name"],-24} load={r["load"],-22} skipped: {skipped}");
+                continue;
+            }
+            var decodesText = r["llm_decodes"] is { } d ? $"  ({d} LLM decodes during the run)" : "";
             var rate = r["load_rate_per_s"] is { } lr ? $"  (flood {lr} msg/s)" : "";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {r["name"],-20} load={r["load"],-16} p50={(double)r["p50_ms"]!,8:F3} p99={(double)r["p99_ms"]!,8:F3} max={(double)r["max_ms"]!,8:F3} ms{rate}"));
+                $"  {r["name"],-24} load={r["load"],-22} p50={(double)r["p50_ms"]!,8:F3} p99={(double)r["p99_ms"]!,8:F3} max={(double)r["max_ms"]!,8:F3} ms{rate}{decodesText}"));
         }
         Console.WriteLine($"  target p99 ≤ 10 ms; budget {result["budget_ms"]} ms, misses: {misses}");
         Console.WriteLine("  " + loadNote);
@@ -279,13 +300,35 @@ internal static class SafetyCommands
         private long _operations;
         private readonly bool _counting;
 
+        private LlmTier? _llm;
+        private long _decodes;
+
         private BackgroundLoad(bool counting) => _counting = counting;
 
-        public static BackgroundLoad Start(string kind, LatencyRun bench)
+        /// <summary>Why the load could not start (e.g. the LLM engine or model is missing), or null.</summary>
+        public string? Failure { get; private set; }
+
+        /// <summary>LLM decodes completed while the load ran, or null for other loads.</summary>
+        public long? Decodes() => _llm is null ? null : Interlocked.Read(ref _decodes);
+
+        public static BackgroundLoad Start(string kind, LatencyRun bench, ActionCatalog catalog)
         {
             var load = new BackgroundLoad(kind == "telemetry_flood");
             switch (kind)
             {
+                case "llm_decode":
+                    try
+                    {
+                        var options = new LlmOptions { ModelPath = TestModelBuilder.EnsureDefault() };
+                        load._llm = LlmTier.Create(options, catalog, NullLogger.Instance);
+                    }
+                    catch (Exception ex)
+                    {
+                        load.Failure = $"LLM tier could not start: {ex.Message}";
+                        break;
+                    }
+                    load.Spawn(load.Decode);
+                    break;
                 case "cpu_saturation":
                     for (var i = 0; i < Environment.ProcessorCount; i++) load.Spawn(load.Spin);
                     break;
@@ -336,6 +379,26 @@ internal static class SafetyCommands
             GC.KeepAlive(x);
         }
 
+        /// <summary>Back-to-back understanding requests on the LLM tier, as when the driver keeps talking.</summary>
+        private void Decode()
+        {
+            var texts = LlmBenchmark.DefaultUtterances;
+            for (var i = 0; !_stop.IsCancellationRequested; i++)
+            {
+                var text = texts[i % texts.Length];
+                var utterance = new Utterance($"llm-load-{i}", text, null);
+                try
+                {
+                    _llm!.UnderstandAsync(utterance, _stop.Token).AsTask().GetAwaiter().GetResult();
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                Interlocked.Increment(ref _decodes);
+            }
+        }
+
         /// <summary>Valid and malformed speed messages back to back, as fast as one core can send them.</summary>
         private void Flood(LatencyRun bench)
         {
@@ -354,6 +417,7 @@ internal static class SafetyCommands
             _stop.Cancel();
             foreach (var t in _threads) t.Join();
             _stop.Dispose();
+            _llm?.Dispose();
         }
     }
 
