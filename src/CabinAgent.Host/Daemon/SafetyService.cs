@@ -22,7 +22,7 @@ internal sealed class SafetyService(
         await connection.SubscribeAsync(topics.TelemetryFilter, message =>
         {
             // Bad telemetry is rejected, logged and counted inside the layer; it never overwrites good state.
-            safety.Layer.IngestTelemetry(message.Topic[topics.Prefix.Length..], message.Payload, time.GetUtcNow());
+            safety.Layer.IngestTelemetry(message.Topic, message.Payload, time.GetUtcNow());
             return Task.CompletedTask;
         }, stoppingToken);
         logger.LogInformation("Safety layer listening on {Filter}", topics.TelemetryFilter);
