@@ -4,11 +4,18 @@
 # Native engines (llama.cpp, whisper.cpp) are not installed here: the build fetches and caches them itself.
 set -euo pipefail
 
+# Debian packages the tests use: a real broker (and its password tool), test speech, certificates.
 DEBIAN_PACKAGES=(mosquitto espeak-ng sox alsa-utils openssl)
+# Tools the native builds use (whisper.cpp from source, llama.cpp from the npm registry); the image has them,
+# so they are installed only when the command is missing.
+declare -A BUILD_TOOLS=([cmake]=cmake [g++]=g++ [git]=git [nm]=binutils [npm]=npm [make]=make)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+for tool in "${!BUILD_TOOLS[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("${BUILD_TOOLS[$tool]}")
 done
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}" >&2

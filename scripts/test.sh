@@ -19,6 +19,11 @@ status=0
 dotnet test CabinAgent.sln -c Release --no-build -nologo \
   --logger "trx;LogFilePrefix=cabin" --results-directory "$results" 2>&1 | tee "$results/console.log" || status=$?
 
+# The evaluation on the deterministic path, every figure real (reported, not gated: docs/evaluation.md).
+if [ "$status" -eq 0 ]; then
+  CONFIGURATION=Release EVAL_OUT="$results/eval" ./eval/ci.sh || status=$?
+fi
+
 # One closing line over every test assembly, counted from the TRX result files.
 python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
