@@ -144,7 +144,7 @@ internal sealed class CompiledTemplate
                     // two clauses the template did not explain, so the edge is a wrong guess, not a name.
                     if (span.AsSpan().IndexOfAny(ClauseBreaks) >= 0)
                     {
-                        reason = $"{slot.Parameter}: '{span}' runs across a clause break";
+                        reason = $"{slot.Parameter}: '{span}' {ClauseBreakReason}";
                         return null;
                     }
                     if (span.Length > max)
@@ -190,6 +190,9 @@ internal sealed class CompiledTemplate
     }
 
     public const double SpanConfidenceFactor = 0.95;
+
+    /// <summary>End of the reason given when a span is refused for containing a clause break.</summary>
+    public const string ClauseBreakReason = "runs across a clause break";
 
     /// <summary>Punctuation that ends a clause; a span containing one is refused (titles rarely do).</summary>
     private static readonly System.Buffers.SearchValues<char> ClauseBreaks =

@@ -72,7 +72,11 @@ public sealed class DeterministicTier : IUnderstandingTier
             return new NotUnderstood($"utterance longer than {MaxUtteranceLength} characters");
 
         var whole = UnderstandText(text, utterance.Lang);
-        if (whole is not NotUnderstood notUnderstood || notUnderstood.Reason.StartsWith("ambiguous", StringComparison.Ordinal))
+        // Not when a template already explained the words around a break with a span: the break may be inside
+        // a name ("play Hello, Goodbye by the Beatles" must not become the song "Hello").
+        if (whole is not NotUnderstood notUnderstood
+            || notUnderstood.Reason.StartsWith("ambiguous", StringComparison.Ordinal)
+            || notUnderstood.Reason.EndsWith(CompiledTemplate.ClauseBreakReason, StringComparison.Ordinal))
             return whole;
         return UnderstandClauses(text, utterance.Lang) ?? whole;
     }
