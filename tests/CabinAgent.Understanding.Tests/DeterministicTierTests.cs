@@ -96,6 +96,8 @@ public class DeterministicTierTests
     [InlineData("turn on the ac, next song", "no template matches")]
     [InlineData("我有点冷，太吵了", "no template matches")]
     [InlineData("导航到西单，放首歌", "runs across a clause break")]
+    [InlineData("turn on the ac, no wait", "no template matches")]
+    [InlineData("打开空调，算了", "no template matches")]
     public void Two_commands_in_two_clauses_are_left_to_the_next_tier(string text, string reason)
     {
         var result = Assert.IsType<NotUnderstood>(Repo.Understand(text));

@@ -108,7 +108,12 @@ public sealed class DeterministicTier : IUnderstandingTier
         var remarksDisagree = false;
         foreach (var clause in clauses)
         {
-            if (UnderstandText(clause, lang) is not Understood heard) continue;
+            if (UnderstandText(clause, lang) is not Understood heard)
+            {
+                // "call mom, no wait" / "导航到公司，算了": a clause that takes something back voids the guess.
+                if (TakesBack(clause)) return null;
+                continue;
+            }
             if (heard.Confidence > RemarkConfidence)
             {
                 if (command is null || !SameCommand(command, heard)) commands++;
@@ -125,6 +130,19 @@ public sealed class DeterministicTier : IUnderstandingTier
             Confidence = Math.Round(chosen.Confidence * ClauseConfidenceFactor, 4),
             Explanation = $"clause of a longer utterance; {chosen.Explanation}",
         };
+    }
+
+    private static readonly string[] ChineseTakeBacks = ["不要", "别", "算了", "不用", "取消", "等等", "等一下", "不对", "不了"];
+    private static readonly HashSet<string> EnglishTakeBacks =
+        new(["don't", "dont", "not", "no", "nope", "wait", "cancel", "never", "nevermind", "forget"], StringComparer.OrdinalIgnoreCase);
+
+    private static bool TakesBack(string clause)
+    {
+        foreach (var word in ChineseTakeBacks)
+            if (clause.Contains(word, StringComparison.Ordinal)) return true;
+        foreach (var word in clause.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            if (EnglishTakeBacks.Contains(word.Trim('.', '"', '\''))) return true;
+        return false;
     }
 
     private static bool SameCommand(Understood a, Understood b) =>
