@@ -16,6 +16,12 @@ public sealed class LlmOptions
     /// <summary>CPU threads (0 = half the cores, at least one).</summary>
     public int Threads { get; set; }
 
+    /// <summary>
+    /// Nice value of the decode thread (Linux): above 0 the model yields the CPU to the safety path and the bus on a busy
+    /// box. 0 keeps normal priority.
+    /// </summary>
+    public int DecodeNice { get; set; } = 10;
+
     /// <summary>Layers offloaded to a GPU (CUDA builds on Jetson; 0 on CPU).</summary>
     public int GpuLayers { get; set; }
 
@@ -47,6 +53,7 @@ public sealed class LlmOptions
         else if (!File.Exists(ModelPath)) errors.Add($"Llm:ModelPath '{ModelPath}' does not exist");
         if (ContextLength is < 512 or > 131072) errors.Add("Llm:ContextLength must be 512..131072");
         if (Threads < 0) errors.Add("Llm:Threads must be >= 0");
+        if (DecodeNice is < 0 or > 19) errors.Add("Llm:DecodeNice must be 0..19");
         if (GpuLayers < -1) errors.Add("Llm:GpuLayers must be >= -1");
         if (MaxUtteranceChars is < 1 or > 20000) errors.Add("Llm:MaxUtteranceChars must be 1..20000");
         if (MaxOutputTokens is < 16 or > 1024) errors.Add("Llm:MaxOutputTokens must be 16..1024");

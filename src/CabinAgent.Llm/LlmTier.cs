@@ -31,6 +31,7 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
     private readonly ConstrainedDecoder _decoder;
     private readonly PromptLayout _prompt;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private DecodeThread? _decodeThread;
     private bool _disposed;
 
     private LlmTier(LlmOptions options, ActionCatalog catalog, ILogger logger, LlamaModel model, LlamaContext context)
@@ -121,8 +122,9 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
         }
         try
         {
-            // Decoding blocks a thread for its whole duration: keep it off the caller's.
-            return await Task.Run(() => Understand(utterance, cancellationToken), CancellationToken.None).ConfigureAwait(false);
+            // Decoding blocks a thread for its whole duration: keep it off the caller's, on one that yields to the safety path.
+            _decodeThread ??= new DecodeThread(_options.DecodeNice);
+            return await _decodeThread.RunAsync(() => Understand(utterance, cancellationToken)).ConfigureAwait(false);
         }
         finally
         {
@@ -355,6 +357,7 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
         _disposed = true;
         _context.RequestAbort();
         _gate.Wait();
+        _decodeThread?.Dispose();
         _decoder.Dispose();
         _context.Dispose();
         _model.Dispose();
