@@ -44,11 +44,11 @@ public sealed class AckTracker(TimeSpan timeout, TimeProvider time)
         JsonObject? obj;
         try
         {
-            obj = JsonNode.Parse(payload) as JsonObject;
+            obj = JsonNode.Parse(payload, documentOptions: TranscriptValidator.StrictJson) as JsonObject;
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            return "ack is not JSON";
+            return $"ack is not valid JSON ({ex.Message})";
         }
         if (obj is null) return "ack is not a JSON object";
         var commandId = correlationId ?? (obj["command_id"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null);

@@ -13,6 +13,12 @@ public static class TranscriptValidator
 
     public static readonly IReadOnlySet<string> SupportedLanguages = new HashSet<string>(StringComparer.Ordinal) { "zh", "en" };
 
+    /// <summary>
+    /// For JSON from outside (transcripts, replay lines, acks): a repeated key is an error at parse time, with a reason,
+    /// rather than an exception later when the key is read.
+    /// </summary>
+    public static readonly System.Text.Json.JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Decodes transcript bytes strictly; invalid UTF-8 is a rejection, not a replacement character.</summary>

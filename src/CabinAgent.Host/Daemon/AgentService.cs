@@ -54,7 +54,7 @@ internal sealed class AgentService(
         {
             try
             {
-                if (JsonNode.Parse(text) is JsonObject obj)
+                if (JsonNode.Parse(text, documentOptions: TranscriptValidator.StrictJson) is JsonObject obj)
                 {
                     var id = obj["id"] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length is > 0 and <= 128
                         ? s : UtteranceInput.NewId();

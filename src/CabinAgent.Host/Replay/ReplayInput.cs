@@ -62,13 +62,18 @@ internal static class ReplayInput
         JsonObject obj;
         try
         {
-            if (JsonNode.Parse(line) is not JsonObject parsed)
+            if (JsonNode.Parse(line, documentOptions: Pipeline.TranscriptValidator.StrictJson) is not JsonObject parsed)
                 return new InvalidItem(lineNumber, fallbackId, $"line {lineNumber}: not a JSON object");
             obj = parsed;
         }
         catch (JsonException ex)
         {
             return new InvalidItem(lineNumber, fallbackId, $"line {lineNumber}: invalid JSON ({ex.Message})");
+        }
+        catch (ArgumentException)
+        {
+            // The line itself is not valid text (an unpaired surrogate from a broken writer).
+            return new InvalidItem(lineNumber, fallbackId, $"line {lineNumber}: not valid UTF-16/UTF-8 text");
         }
 
         try

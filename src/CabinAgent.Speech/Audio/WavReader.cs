@@ -88,7 +88,10 @@ public static class WavReader
                 var usable = (int)size - (int)size % blockAlign;
                 return (format, body, usable);
             }
-            pos = body + (int)Math.Min(size + (size & 1), int.MaxValue - body); // chunks are word-aligned
+            // Chunks are word-aligned. A size past the end of the file means there is no further chunk to read.
+            var next = body + (long)size + (size & 1);
+            if (next > bytes.Length) break;
+            pos = (int)next;
         }
         if (format is null)
             throw new WavFormatException(WavRejection.MissingFormatChunk, "no 'fmt ' chunk");
