@@ -19,6 +19,7 @@ namespace CabinAgent.Robustness.Tests;
 /// random weights, so its "understanding" is noise), only catalog actions may reach catalog topics, with
 /// schema-valid payloads, and nothing the gate forbids at speed.
 /// </summary>
+[Collection(InjectionCollection.Name)]
 public class InjectionSuiteTests(ITestOutputHelper output)
 {
     private const double SpeedKmh = 100;
@@ -156,4 +157,14 @@ public class InjectionSuiteTests(ITestOutputHelper output)
     }
 
     private static string Short(string text) => text.Length <= 40 ? text.ReplaceLineEndings(" ") : text[..40].ReplaceLineEndings(" ") + "…";
+}
+
+/// <summary>
+/// The model runs alone: on 2 cores, decoding beside the fuzz properties pushes it past its decode deadline
+/// (an error outcome, legitimate but uninformative) and stretches the run.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class InjectionCollection
+{
+    public const string Name = "injection";
 }

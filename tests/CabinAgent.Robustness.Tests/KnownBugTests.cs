@@ -81,7 +81,6 @@ public static class KnownBugs
     /// <summary>True when <paramref name="ex"/>, thrown by <paramref name="owner"/>, is one of the known bugs; counts it.</summary>
     public static bool IsKnown(Exception ex, Type owner)
     {
-        var site = ex.TargetSite;
         foreach (var (name, type, method) in Entries)
         {
             if (ex.GetType() != type) continue;
@@ -93,7 +92,6 @@ public static class KnownBugs
                 return true;
             }
         }
-        _ = site;
         return false;
     }
 
