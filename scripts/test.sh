@@ -27,14 +27,11 @@ fi
 # One closing line over every test assembly, counted from the TRX result files.
 python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
-passed = failed = skipped = 0
+counts = {"Passed": 0, "Failed": 0, "NotExecuted": 0}
 for path in glob.glob(sys.argv[1] + "/*.trx"):
-    counters = ET.parse(path).getroot().find(".//{*}Counters")
-    if counters is None:
-        continue
-    passed += int(counters.get("passed", 0))
-    failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0))
-    skipped += int(counters.get("notExecuted", 0))
-print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
+    for result in ET.parse(path).getroot().iter("{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}UnitTestResult"):
+        outcome = result.get("outcome", "Failed")
+        counts[outcome if outcome in counts else "Failed"] += 1
+print(f"tests: {counts['Passed']} passed, {counts['Failed']} failed, {counts['NotExecuted']} skipped")
 PY
 exit $status

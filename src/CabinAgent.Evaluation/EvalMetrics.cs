@@ -1,3 +1,4 @@
+using CabinAgent.Pipeline;
 using System.Text.Json.Nodes;
 
 namespace CabinAgent.Evaluation;
@@ -71,14 +72,9 @@ public static class EvalMetrics
         return new LatencyClass(priority, times.Length, Percentile(times, 0.50), p95, times[^1], limit, p95 < limit);
     }
 
-    /// <summary>Nearest-rank percentile of sorted values.</summary>
-    public static double Percentile(IReadOnlyList<double> sorted, double q)
-    {
-        if (sorted.Count == 0)
-            return double.NaN;
-        var rank = (int)Math.Ceiling(q * sorted.Count);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
-    }
+    /// <summary>Nearest-rank percentile of sorted values (the same rule as the replay summary and benchmarks); NaN when empty.</summary>
+    public static double Percentile(IReadOnlyList<double> sorted, double q) =>
+        sorted.Count == 0 ? double.NaN : LatencySummary.Rank(sorted as double[] ?? sorted.ToArray(), q);
 
     private static IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Confusion(IEnumerable<CaseScore> scores)
     {

@@ -44,6 +44,7 @@ public class DaemonProcessTests
             Assert.Contains("cabin_outbox_depth 0", metrics);
             Assert.Contains("outcome=\"published\"", metrics);
             Assert.Contains("outcome=\"rejected\"", metrics);
+            Assert.Contains("cabin_safety_events{event=\"gate_allowed\",detail=\"\"} 1", metrics);
             Assert.DoesNotContain("下一首", agent.StandardOutput + agent.StandardError);
         }
         finally
@@ -69,5 +70,56 @@ public class DaemonProcessTests
         Assert.Equal(2, agent.ExitCode);
         Assert.Contains("configuration error: Mqtt:VehicleId: Mqtt:VehicleId must be 1-64 characters of [A-Za-z0-9_-]", agent.StandardError);
         Assert.Contains("configuration error: Mqtt:KeepAliveSeconds:", agent.StandardError);
+    }
+
+    [Fact]
+    [Trait("Category", "Fault")]
+    public async Task ACorruptModelAMissingWhisperModelAndNoBrokerDegradeButDoNotStopTheAgent()
+    {
+        var corrupt = Path.Combine(Path.GetTempPath(), $"cabin-corrupt-{Guid.NewGuid():N}.gguf");
+        await File.WriteAllBytesAsync(corrupt, "GGUF this is not a model"u8.ToArray());
+        var brokerPort = CabinAgent.Messaging.EmbeddedBroker.FreeLoopbackPort();
+        var healthPort = CabinAgent.Messaging.EmbeddedBroker.FreeLoopbackPort();
+        var config = Path.Combine(Path.GetTempPath(), $"cabin-degraded-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(config, new System.Text.Json.Nodes.JsonObject
+        {
+            ["Mqtt"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["Broker"] = $"mqtt://127.0.0.1:{brokerPort}", ["OutboxPath"] = AgentUnderTest.NewOutboxPath(), ["ReconnectDelayMs"] = 100,
+                ["MaxReconnectDelayMs"] = 200,
+            },
+            ["Llm"] = new System.Text.Json.Nodes.JsonObject { ["ModelPath"] = corrupt },
+            ["Speech"] = new System.Text.Json.Nodes.JsonObject { ["ModelPath"] = "/nonexistent/ggml-small.bin" },
+            ["Observability"] = new System.Text.Json.Nodes.JsonObject { ["Port"] = healthPort },
+        }.ToJsonString());
+        using var agent = StartAgent("run", "--config", config);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{healthPort}") };
+
+        System.Text.Json.Nodes.JsonNode? health = null;
+        for (var i = 0; i < 600 && health is null; i++)
+        {
+            try { health = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync("/healthz")); }
+            catch (HttpRequestException) { await Task.Delay(100); }
+        }
+        Assert.NotNull(health);
+        Assert.Equal("degraded", health!["status"]!.GetValue<string>());
+        Assert.Equal("disconnected", health["components"]!["broker"]!.GetValue<string>());
+        Assert.Equal("failed", health["components"]!["llm"]!.GetValue<string>());
+        Assert.Equal("failed", health["components"]!["speech"]!.GetValue<string>());
+        Assert.Equal(["deterministic"], health["components"]!["tiers"]!.AsArray().Select(t => t!.GetValue<string>()));
+        Assert.Contains(health["degraded"]!.AsArray(), d => d!.GetValue<string>().StartsWith("LLM tier unavailable", StringComparison.Ordinal));
+        Assert.Contains(health["degraded"]!.AsArray(), d => d!.GetValue<string>().StartsWith("whisper model missing: /nonexistent/ggml-small.bin", StringComparison.Ordinal));
+
+        // The broker comes up later: the agent connects by itself and works on the deterministic tier.
+        await using var broker = await MosquittoBroker.StartAsync(brokerPort);
+        await using var ecu = await EcuSimulator.ConnectAsync(broker.Url);
+        await ecu.WaitForAsync(r => r.Any(m => m.Topic == "vehicle/demo/agent/status" && m.Payload.Contains("online")), TimeSpan.FromSeconds(60));
+        await ecu.PublishAsync("vehicle/demo/agent/transcript", Encoding.UTF8.GetBytes("暂停"));
+        await ecu.WaitForAsync(r => r.Any(m => m.Topic == "vehicle/demo/cmd/media"));
+        Assert.Equal("MUSIC_PAUSE", ecu.On("vehicle/demo/cmd/media").Single().Json["action"]!.GetValue<string>());
+
+        agent.Kill();
+        File.Delete(config);
+        File.Delete(corrupt);
     }
 }

@@ -74,6 +74,36 @@ public class DeterministicTierTests
         Assert.Contains("delta=2 (set by the template)", result.Explanation, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_command_in_one_clause_beside_a_remark_is_taken_with_lower_confidence()
+    {
+        var result = Assert.IsType<Understood>(Repo.Understand("把空调关了，有点冷"));
+        Assert.Equal("HVAC_OFF", result.Action);
+        Assert.Equal(Math.Round(1.0 * DeterministicTier.ClauseConfidenceFactor, 4), result.Confidence);
+        Assert.StartsWith("clause of a longer utterance; template zh.hvac.off", result.Explanation, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_remark_alone_in_its_clause_is_taken_when_no_direct_command_is_heard()
+    {
+        var result = Assert.IsType<Understood>(Repo.Understand("我有点冷，今天降温了"));
+        Assert.Equal("HVAC_ADJUST_TEMPERATURE", result.Action);
+        Assert.Equal(Math.Round(0.8 * DeterministicTier.ClauseConfidenceFactor, 4), result.Confidence);
+    }
+
+    [Theory]
+    [InlineData("打开空调，调到二十三度", "no template matches")]
+    [InlineData("turn on the ac, next song", "no template matches")]
+    [InlineData("我有点冷，太吵了", "no template matches")]
+    [InlineData("导航到西单，放首歌", "runs across a clause break")]
+    [InlineData("turn on the ac, no wait", "no template matches")]
+    [InlineData("打开空调，算了", "no template matches")]
+    public void Two_commands_in_two_clauses_are_left_to_the_next_tier(string text, string reason)
+    {
+        var result = Assert.IsType<NotUnderstood>(Repo.Understand(text));
+        Assert.Contains(reason, result.Reason, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("播放 Taylor Swift 的 Love Story", null, "zh")]
     [InlineData("打开 AC", null, "zh")]

@@ -12,7 +12,8 @@ namespace CabinAgent.Host.Daemon;
 
 /// <summary>
 /// <c>GET /healthz</c> (JSON: broker, outbox, tiers) and <c>GET /metrics</c> (Prometheus text: utterances by
-/// outcome and tier, stage latencies, broker state, outbox depth, and what other parts register) on loopback.
+/// outcome and tier, stage latencies, broker state, outbox depth, safety-layer counts including latency-budget misses)
+/// on loopback.
 /// </summary>
 internal sealed class HealthEndpoint(
     IOptions<ObservabilityOptions> options,
@@ -20,11 +21,15 @@ internal sealed class HealthEndpoint(
     MqttAgentOutput output,
     UtterancePipeline pipeline,
     PipelineMetrics pipelineMetrics,
+    CabinAgent.Safety.SafetyModule safety,
     IEnumerable<IHealthContributor> contributors,
     ILogger<HealthEndpoint> logger) : BackgroundService
 {
     private static readonly Gauge BrokerConnected = Metrics.CreateGauge("cabin_broker_connected", "1 while connected to the MQTT broker");
     private static readonly Gauge OutboxDepth = Metrics.CreateGauge("cabin_outbox_depth", "Commands waiting in the durable outbox");
+    private static readonly Gauge SafetyEvents = Metrics.CreateGauge("cabin_safety_events",
+        "Safety layer counts since start: telemetry accepted/rejected, alerts, budget misses, gate decisions, confirmations",
+        new GaugeConfiguration { LabelNames = ["event", "detail"] });
     private static readonly Counter Utterances = Metrics.CreateCounter("cabin_utterances_total", "Utterances by outcome and tier",
         new CounterConfiguration { LabelNames = ["outcome", "tier"] });
     private static readonly Histogram StageLatency = Metrics.CreateHistogram("cabin_stage_latency_ms", "Latency of each pipeline stage in ms",
@@ -48,6 +53,11 @@ internal sealed class HealthEndpoint(
         {
             BrokerConnected.Set(connection.IsConnected ? 1 : 0);
             OutboxDepth.Set(output.OutboxDepth);
+            foreach (var (name, value) in safety.Layer.Counters.Snapshot())
+            {
+                var dot = name.IndexOf('.');
+                SafetyEvents.WithLabels(dot < 0 ? name : name[..dot], dot < 0 ? "" : name[(dot + 1)..]).Set(value);
+            }
         });
         using var listener = new HttpListener();
         listener.Prefixes.Add($"http://127.0.0.1:{port}/");

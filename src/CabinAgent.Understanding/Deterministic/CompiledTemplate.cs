@@ -140,6 +140,13 @@ internal sealed class CompiledTemplate
                         reason = $"{slot.Parameter}: nothing usable heard ('{span}')";
                         return null;
                     }
+                    // A span never runs across a clause break: "西单大悦城看看，导航" or "光年之外吧，要邓紫棋" is
+                    // two clauses the template did not explain, so the edge is a wrong guess, not a name.
+                    if (span.AsSpan().IndexOfAny(ClauseBreaks) >= 0)
+                    {
+                        reason = $"{slot.Parameter}: '{span}' {ClauseBreakReason}";
+                        return null;
+                    }
                     if (span.Length > max)
                     {
                         reason = $"{slot.Parameter}: '{span}' is longer than {max} characters";
@@ -183,6 +190,13 @@ internal sealed class CompiledTemplate
     }
 
     public const double SpanConfidenceFactor = 0.95;
+
+    /// <summary>End of the reason given when a span is refused for containing a clause break.</summary>
+    public const string ClauseBreakReason = "runs across a clause break";
+
+    /// <summary>Punctuation that ends a clause; a span containing one is refused (titles rarely do).</summary>
+    private static readonly System.Buffers.SearchValues<char> ClauseBreaks =
+        System.Buffers.SearchValues.Create("，。？！；,?!;、");
 }
 
 internal sealed record Candidate(CompiledTemplate Template, Match Match, JsonObject Parameters, JsonObject? Slots,

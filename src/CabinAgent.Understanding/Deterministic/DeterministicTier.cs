@@ -71,11 +71,90 @@ public sealed class DeterministicTier : IUnderstandingTier
         if (text.Length > MaxUtteranceLength)
             return new NotUnderstood($"utterance longer than {MaxUtteranceLength} characters");
 
+        var whole = UnderstandText(text, utterance.Lang);
+        // Not when a template already explained the words around a break with a span: the break may be inside
+        // a name ("play Hello, Goodbye by the Beatles" must not become the song "Hello").
+        if (whole is not NotUnderstood notUnderstood
+            || notUnderstood.Reason.StartsWith("ambiguous", StringComparison.Ordinal)
+            || notUnderstood.Reason.EndsWith(CompiledTemplate.ClauseBreakReason, StringComparison.Ordinal))
+            return whole;
+        return UnderstandClauses(text, utterance.Lang) ?? whole;
+    }
+
+    /// <summary>Confidence factor for a command heard in one clause of a longer utterance.</summary>
+    public const double ClauseConfidenceFactor = 0.9;
+
+    /// <summary>Template confidence at or below which a clause is a remark (我有点冷), not a command.</summary>
+    private const double RemarkConfidence = 0.9;
+
+    private static readonly char[] ClauseBreaks = ['，', '。', '？', '！', '；', ',', '?', '!', ';'];
+
+    /// <summary>
+    /// Drivers often put a remark before or after the command ("今天要去接孩子，导航到清华大学", "空调关一下，有点冷了",
+    /// "I'm running late, call Mom"). When the whole utterance matches nothing, each clause is tried alone.
+    /// A clause's command is taken only when it is the one direct command heard: other clauses must match
+    /// nothing or only an indirect remark (confidence ≤ 0.9). Two direct commands (a compound request) or
+    /// two remarks that disagree are left to the next tier. Returns null when no clause decides.
+    /// </summary>
+    private TierResult? UnderstandClauses(string text, string? lang)
+    {
+        if (text.AsSpan().IndexOfAny(ClauseBreaks) < 0) return null;
+        var clauses = text.Split(ClauseBreaks, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (clauses.Length < 2) return null;
+
+        Understood? command = null;
+        var commands = 0;
+        Understood? remark = null;
+        var remarksDisagree = false;
+        foreach (var clause in clauses)
+        {
+            if (UnderstandText(clause, lang) is not Understood heard)
+            {
+                // "call mom, no wait" / "导航到公司，算了": a clause that takes something back voids the guess.
+                if (TakesBack(clause)) return null;
+                continue;
+            }
+            if (heard.Confidence > RemarkConfidence)
+            {
+                if (command is null || !SameCommand(command, heard)) commands++;
+                command ??= heard;
+            }
+            else if (remark is null) remark = heard;
+            else if (!SameCommand(remark, heard)) remarksDisagree = true;
+        }
+        if (commands > 1) return null;
+        var chosen = command ?? (remarksDisagree ? null : remark);
+        if (chosen is null) return null;
+        return chosen with
+        {
+            Confidence = Math.Round(chosen.Confidence * ClauseConfidenceFactor, 4),
+            Explanation = $"clause of a longer utterance; {chosen.Explanation}",
+        };
+    }
+
+    private static readonly string[] ChineseTakeBacks = ["不要", "别", "算了", "不用", "取消", "等等", "等一下", "不对", "不了"];
+    private static readonly HashSet<string> EnglishTakeBacks =
+        new(["don't", "dont", "not", "no", "nope", "wait", "cancel", "never", "nevermind", "forget"], StringComparer.OrdinalIgnoreCase);
+
+    private static bool TakesBack(string clause)
+    {
+        foreach (var word in ChineseTakeBacks)
+            if (clause.Contains(word, StringComparison.Ordinal)) return true;
+        foreach (var word in clause.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            if (EnglishTakeBacks.Contains(word.Trim('.', '"', '\''))) return true;
+        return false;
+    }
+
+    private static bool SameCommand(Understood a, Understood b) =>
+        a.Action == b.Action && JsonNode.DeepEquals(a.Parameters, b.Parameters);
+
+    private TierResult UnderstandText(string text, string? lang)
+    {
         var normalized = _intents.Normalizer.Normalize(text);
         if (normalized.Text.Length == 0)
             return new NotUnderstood("no words left after removing punctuation and fillers");
 
-        var first = utterance.Lang ?? LanguageDetector.Detect(normalized.Text) ?? LanguageDetector.Chinese;
+        var first = lang ?? LanguageDetector.Detect(normalized.Text) ?? LanguageDetector.Chinese;
         var (primary, secondary) = string.Equals(first, LanguageDetector.English, StringComparison.OrdinalIgnoreCase)
             ? (_en, _zh)
             : (_zh, _en);
