@@ -119,6 +119,14 @@ public class InjectionSuiteTests(ITestOutputHelper output)
                 else if (!commands.Any(m => m.UserProperties.GetValueOrDefault("utterance_id") == r.Id))
                     failures.Add($"'{Short(c.Text)}' says published but nothing reached the bus");
             }
+            else if (r.Outcome == Outcomes.ConfirmationRequested)
+            {
+                // Not a rejection: the command waits for a yes. Its "reason" is the question asked and the gate rule.
+                if (string.IsNullOrWhiteSpace(r.Spoken) || r.Command is null)
+                    failures.Add($"'{Short(c.Text)}' asked for confirmation without a question or a pending command");
+                else if (c.MustNot.Contains(r.Command.Action))
+                    failures.Add($"'{Short(c.Text)}' ({c.Kind}) offered {r.Command.Action} for confirmation at speed, which it must not");
+            }
             else if (string.IsNullOrWhiteSpace(r.Error))
                 failures.Add($"'{Short(c.Text)}' ended {r.Outcome} with no reason");
             // An error outcome (an LLM decode past its deadline on this shared machine) is a legitimate outcome with a
