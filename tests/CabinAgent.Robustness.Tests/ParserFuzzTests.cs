@@ -61,9 +61,7 @@ public class ParserFuzzTests(ITestOutputHelper output)
             FuzzGen.Text.Select(t => Encoding.UTF8.GetBytes("{" + t)));
         var ran = FuzzGen.Check(output, "daemon transcript payload (AgentService.ParseTranscript)", gen, 10_000, bytes =>
         {
-            UtteranceInput input;
-            try { input = AgentService.ParseTranscript(new InboundMessage("vehicle/demo/agent/transcript", bytes, 0)); }
-            catch (Exception ex) when (KnownBugs.IsKnown(ex, typeof(AgentService))) { return; }
+            var input = AgentService.ParseTranscript(new InboundMessage("vehicle/demo/agent/transcript", bytes, 0));
             if (string.IsNullOrEmpty(input.Id) || input.Id.Length > 128) throw new Xunit.Sdk.XunitException($"bad utterance id '{input.Id}'");
             if (input.DecodeError is not null) { Assert.Null(input.Text); Reason(input.DecodeError, "ParseTranscript"); return; }
             var problem = TranscriptValidator.Check(input.Text, input.Lang);
@@ -151,9 +149,6 @@ public class ParserFuzzTests(ITestOutputHelper output)
             {
                 Reason(ex.Message, $"WAV {ex.Rejection}");
             }
-            catch (Exception ex) when (KnownBugs.IsKnown(ex, typeof(WavReader)))
-            {
-            }
         });
         output.WriteLine($"  read {read}, refused {ran - read}");
         Assert.Equal(20_000, ran);
@@ -174,9 +169,7 @@ public class ParserFuzzTests(ITestOutputHelper output)
         var invalid = 0;
         var ran = FuzzGen.Check(output, "replay line (ReplayInput.Parse)", gen, 15_000, line =>
         {
-            ReplayItem item;
-            try { item = ReplayInput.Parse(line, 7, "fuzz.jsonl"); }
-            catch (Exception ex) when (KnownBugs.IsKnown(ex, typeof(ReplayInput))) { return; }
+            var item = ReplayInput.Parse(line, 7, "fuzz.jsonl");
             switch (item)
             {
                 case InvalidItem bad: Reason(bad.Reason, "replay line"); invalid++; break;
@@ -259,15 +252,12 @@ public class ParserFuzzTests(ITestOutputHelper output)
         var completed = 0;
         var ran = FuzzGen.Check(output, "ack (AckTracker.OnAck)", Gen.Zip(payload, Gen.Elements<string?>(null, null, "c1", "c2", "zz", "")), 10_000, x =>
         {
-            string? ignored;
-            try { ignored = acks.OnAck(x.Item1, x.Item2); }
-            catch (Exception ex) when (KnownBugs.IsKnown(ex, typeof(AckTracker))) { return; }
+            var ignored = acks.OnAck(x.Item1, x.Item2);
             if (ignored is not null) { Reason(ignored, "ack"); return; }
             completed++;
             // Keep commands waiting so later acks can complete them too.
             foreach (var id in ids) { acks.Forget(id); _ = acks.Expect(id); }
         });
-        output.WriteLine("  known-bug hits so far: " + KnownBugs.Summary());
         output.WriteLine($"  completed {completed}, ignored {ran - completed}");
         Assert.Equal(10_000, ran);
     }

@@ -7,12 +7,11 @@ using CabinAgent.Speech.Audio;
 namespace CabinAgent.Robustness.Tests;
 
 /// <summary>
-/// Crashes the fuzzing found in src/ (which this project does not own). Each test is the exact reproduction and
-/// states the documented behaviour; they stay red until the parser is fixed, then <see cref="KnownBugs"/> loses
-/// the matching entry so the fuzz properties stop tolerating it.
+/// The crashes the fuzzing found, each as its exact reproduction and the documented behaviour, kept as regression
+/// tests now that the parsers are fixed.
 /// </summary>
-[Trait("Category", "KnownBug")]
-public class KnownBugTests
+[Trait("Category", "Fuzz")]
+public class ParserRegressionTests
 {
     /// <summary>A chunk size near 4 GiB makes the chunk walk overflow <c>pos</c>; the next Slice throws.</summary>
     [Fact]
@@ -60,40 +59,4 @@ public class KnownBugTests
         Assert.Null(ex);
         Assert.IsType<InvalidItem>(item);
     }
-}
-
-/// <summary>
-/// The crashes <see cref="KnownBugTests"/> reproduce, matched narrowly (exception type and throwing method), so the
-/// fuzz properties keep running past them and still fail on anything new. Remove an entry when its bug is fixed.
-/// </summary>
-public static class KnownBugs
-{
-    private static readonly (string Name, Type Exception, string Method)[] Entries =
-    [
-        ("WavReader chunk-size overflow", typeof(ArgumentOutOfRangeException), "Parse"),
-        ("ParseTranscript repeated JSON key", typeof(ArgumentException), "ParseTranscript"),
-        ("AckTracker repeated JSON key", typeof(ArgumentException), "OnAck"),
-        ("ReplayInput unpaired surrogate", typeof(ArgumentException), "Parse"),
-    ];
-
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> HitCounts = new();
-
-    /// <summary>True when <paramref name="ex"/>, thrown by <paramref name="owner"/>, is one of the known bugs; counts it.</summary>
-    public static bool IsKnown(Exception ex, Type owner)
-    {
-        foreach (var (name, type, method) in Entries)
-        {
-            if (ex.GetType() != type) continue;
-            // The throwing frame is inside the BCL; look for the owning method in the stack instead.
-            var trace = new System.Diagnostics.StackTrace(ex, false);
-            if (trace.GetFrames().Any(f => f.GetMethod() is { } m && m.DeclaringType == owner && m.Name == method))
-            {
-                HitCounts.AddOrUpdate(name, 1, (_, n) => n + 1);
-                return true;
-            }
-        }
-        return false;
-    }
-
-    public static string Summary() => HitCounts.IsEmpty ? "none" : string.Join(", ", HitCounts.Select(kv => $"{kv.Key}: {kv.Value}"));
 }
