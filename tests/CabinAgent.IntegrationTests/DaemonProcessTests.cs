@@ -109,6 +109,9 @@ public class DaemonProcessTests
         Assert.Equal(["deterministic"], health["components"]!["tiers"]!.AsArray().Select(t => t!.GetValue<string>()));
         Assert.Contains(health["degraded"]!.AsArray(), d => d!.GetValue<string>().StartsWith("LLM tier unavailable", StringComparison.Ordinal));
         Assert.Contains(health["degraded"]!.AsArray(), d => d!.GetValue<string>().StartsWith("whisper model missing: /nonexistent/ggml-small.bin", StringComparison.Ordinal));
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Contains("cabin_component_ok{component=\"llm\",state=\"failed\"} 0", metrics);
+        Assert.Contains("cabin_broker_connected 0", metrics);
 
         // The broker comes up later: the agent connects by itself and works on the deterministic tier.
         await using var broker = await MosquittoBroker.StartAsync(brokerPort);

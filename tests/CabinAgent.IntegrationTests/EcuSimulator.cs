@@ -33,15 +33,31 @@ public sealed class EcuSimulator : IAsyncDisposable
         {
             var m = e.ApplicationMessage;
             var props = (m.UserProperties ?? []).ToDictionary(p => p.Name, p => p.ReadValueAsString());
-            _received.Enqueue(new ReceivedMessage(m.Topic, Encoding.UTF8.GetString(m.Payload), props,
+            var received = new ReceivedMessage(m.Topic, Encoding.UTF8.GetString(m.Payload), props,
                 m.CorrelationData is null ? null : Encoding.UTF8.GetString(m.CorrelationData), m.ResponseTopic,
-                m.ContentType, m.Retain, m.MessageExpiryInterval));
+                m.ContentType, m.Retain, m.MessageExpiryInterval);
+            _received.Enqueue(received);
             _arrivals.Release();
+            if (Acknowledge is { } acknowledge && received.ResponseTopic is { } responseTopic && acknowledge(received) is { } answer)
+            {
+                var ack = new JsonObject { ["command_id"] = received.UserProperties["command_id"], ["status"] = answer.Status };
+                if (answer.Reason is not null) ack["reason"] = answer.Reason;
+                // Answer off the receive loop, as an ECU's own task would.
+                _ = Task.Run(() => _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(responseTopic)
+                    .WithPayload(ack.ToJsonString()).WithCorrelationData(m.CorrelationData)
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build()));
+            }
             return Task.CompletedTask;
         };
     }
 
     public IReadOnlyList<ReceivedMessage> Received => _received.ToArray();
+
+    /// <summary>
+    /// Answers every command like an ECU would, on its response topic with its correlation data; the function
+    /// chooses <c>ok</c> or a failure reason (null: stay silent).
+    /// </summary>
+    public Func<ReceivedMessage, (string Status, string? Reason)?>? Acknowledge { get; set; }
 
     public IReadOnlyList<ReceivedMessage> On(string topic) => _received.Where(m => m.Topic == topic).ToList();
 

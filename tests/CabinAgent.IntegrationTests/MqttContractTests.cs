@@ -48,4 +48,31 @@ public class MqttContractTests
         var commands = ecu.Received.Where(m => m.Topic.Contains("/cmd/", StringComparison.Ordinal)).ToList();
         Assert.Equal("marker", Assert.Single(commands).UserProperties["utterance_id"]);
     }
+
+    [Fact]
+    public async Task EcuAcknowledgementsDecideTheOutcomeAndAFailureIsSpoken()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        await using var ecu = await EcuSimulator.ConnectAsync(broker.Url);
+        ecu.Acknowledge = m => m.Json["action"]!.GetValue<string>() switch
+        {
+            "MUSIC_NEXT" => ("ok", null),
+            "WINDOW_CLOSE" => ("failed", "window motor blocked"),
+            _ => null, // the climate ECU is asleep: no answer
+        };
+        await using var agent = await AgentUnderTest.StartAsync(broker.Url, ackTimeoutMs: 1500);
+
+        var ok = await agent.SayAsync("下一首", id: "ack-ok");
+        var failed = await agent.SayAsync("关窗", id: "ack-failed");
+        var silent = await agent.SayAsync("打开空调", id: "ack-silent");
+
+        Assert.Equal((Outcomes.Published, "ok", (string?)null), (ok.Outcome, ok.Ack, ok.Error));
+        Assert.Equal((Outcomes.Failed, "failed", "the ECU reported a failure: window motor blocked"), (failed.Outcome, failed.Ack, failed.Error));
+        Assert.Equal((Outcomes.Failed, "timeout", "the ECU did not acknowledge the command in time"), (silent.Outcome, silent.Ack, silent.Error));
+        await ecu.WaitForAsync(r => r.Count(m => m.Topic == "vehicle/demo/agent/response") >= 5);
+        var spoken = ecu.On("vehicle/demo/agent/response").Select(m => (m.Json["utterance_id"]!.GetValue<string>(), m.Json["text"]!.GetValue<string>())).ToList();
+        Assert.Contains(("ack-failed", "抱歉，车辆未能执行刚才的指令。"), spoken);
+        Assert.Contains(("ack-silent", "抱歉，车辆未能执行刚才的指令。"), spoken);
+        Assert.DoesNotContain(("ack-ok", "抱歉，车辆未能执行刚才的指令。"), spoken);
+    }
 }

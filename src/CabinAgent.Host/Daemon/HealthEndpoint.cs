@@ -30,6 +30,9 @@ internal sealed class HealthEndpoint(
     private static readonly Gauge SafetyEvents = Metrics.CreateGauge("cabin_safety_events",
         "Safety layer counts since start: telemetry accepted/rejected, alerts, budget misses, gate decisions, confirmations",
         new GaugeConfiguration { LabelNames = ["event", "detail"] });
+    private static readonly Gauge ComponentOk = Metrics.CreateGauge("cabin_component_ok",
+        "1 when a component (llm model, speech front) is loaded and working, 0 when it is degraded",
+        new GaugeConfiguration { LabelNames = ["component", "state"] });
     private static readonly Counter Utterances = Metrics.CreateCounter("cabin_utterances_total", "Utterances by outcome and tier",
         new CounterConfiguration { LabelNames = ["outcome", "tier"] });
     private static readonly Histogram StageLatency = Metrics.CreateHistogram("cabin_stage_latency_ms", "Latency of each pipeline stage in ms",
@@ -53,6 +56,11 @@ internal sealed class HealthEndpoint(
         {
             BrokerConnected.Set(connection.IsConnected ? 1 : 0);
             OutboxDepth.Set(output.OutboxDepth);
+            foreach (var contributor in contributors)
+            {
+                var (component, state, problem) = contributor.Report();
+                ComponentOk.WithLabels(component, state).Set(problem is null ? 1 : 0);
+            }
             foreach (var (name, value) in safety.Layer.Counters.Snapshot())
             {
                 var dot = name.IndexOf('.');
