@@ -62,16 +62,30 @@ public class WhisperRecognizerTests(WhisperTestModelFixture fixture) : IClassFix
     [Fact]
     public async Task Cancelling_during_recognition_aborts_whisper()
     {
-        // 25 s of audio keeps whisper busy long enough that the cancel lands mid-run whatever the
-        // machine's speed; the result must be a cancellation, never a transcript.
+        // The cancel lands at an exact point of the run (whisper's second abort query, after it has
+        // computed a graph) instead of racing a timer, which on a loaded machine can fire too late.
+        using var recognizer = WhisperRecognizer.Load(WhisperTestModelFixture.Options(fixture.ModelPath, language: "en"));
+        var audio = Signals.Noise(5_000, 0.2, seed: 5);
+
+        var uncancelledQueries = 0;
+        recognizer.AbortQueried = () => Interlocked.Increment(ref uncancelledQueries);
+        await recognizer.TranscribeAsync(audio);
+
         using var cts = new CancellationTokenSource();
-        var audio = Signals.Noise(25_000, 0.2, seed: 5);
-        var task = fixture.Recognizer.TranscribeAsync(audio, cts.Token).AsTask();
-        cts.CancelAfter(5);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
+        var cancelledQueries = 0;
+        recognizer.AbortQueried = () =>
+        {
+            if (Interlocked.Increment(ref cancelledQueries) == 2) cts.Cancel();
+        };
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await recognizer.TranscribeAsync(audio, cts.Token));
+
+        // whisper stopped at the query that saw the cancel: no graph was computed after it.
+        Assert.True(uncancelledQueries > 2, $"an uncancelled run asks {uncancelledQueries} times");
+        Assert.Equal(2, cancelledQueries);
 
         // The recognizer is still usable afterwards.
-        var after = await fixture.Recognizer.TranscribeAsync(Signals.Tone(440, 500, 0.2));
+        recognizer.AbortQueried = null;
+        var after = await recognizer.TranscribeAsync(Signals.Tone(440, 500, 0.2));
         Assert.True(after.Ms > 0);
     }
 

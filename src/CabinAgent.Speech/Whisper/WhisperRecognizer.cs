@@ -81,6 +81,12 @@ public sealed class WhisperRecognizer : ISpeechRecognizer
 
     public int VocabularySize => WhisperNative.whisper_n_vocab(_context);
 
+    /// <summary>
+    /// Test seam: runs on whisper's thread each time whisper asks whether to abort, before the
+    /// answer is read, so a test can cancel at an exact point of a run instead of racing a timer.
+    /// </summary>
+    internal Action? AbortQueried { get; set; }
+
     public async ValueTask<Transcript> TranscribeAsync(ReadOnlyMemory<float> samples16kMono, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_context.IsClosed, this);
@@ -126,7 +132,7 @@ public sealed class WhisperRecognizer : ISpeechRecognizer
         p.TemperatureInc = _options.TemperatureIncrement;
 
         // Cancellation: whisper asks the abort callback before every graph computation.
-        var cancelFlag = new CancelFlag(cancellationToken);
+        var cancelFlag = new CancelFlag(cancellationToken, AbortQueried);
         var flagHandle = GCHandle.Alloc(cancelFlag);
         p.AbortCallback = (IntPtr)(delegate* unmanaged[Cdecl]<void*, byte>)&OnAbortQuery;
         p.AbortCallbackUserData = GCHandle.ToIntPtr(flagHandle);
@@ -184,9 +190,16 @@ public sealed class WhisperRecognizer : ISpeechRecognizer
         return padded;
     }
 
-    private sealed class CancelFlag(CancellationToken token)
+    private sealed class CancelFlag(CancellationToken token, Action? queried)
     {
-        public bool IsCancelled => token.IsCancellationRequested;
+        public bool IsCancelled
+        {
+            get
+            {
+                queried?.Invoke();
+                return token.IsCancellationRequested;
+            }
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
