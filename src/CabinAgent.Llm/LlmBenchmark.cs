@@ -110,6 +110,27 @@ public static unsafe class LlmBenchmark
             tier.UnderstandForBench(new Utterance("b", text, null), reusePrefix: false, out _);
             uncached.Add(sw.Elapsed.TotalMilliseconds);
         }
+        // 4. Abort: how long an external cancel (the safety layer preempting) takes to stop a decode
+        //    in flight, measured from the cancel to the tier's answer.
+        progress.WriteLine("bench llm: abort latency");
+        var abortMs = new List<double>();
+        var abortsLanded = 0;
+        var longText = string.Concat(Enumerable.Repeat("导航到北京首都机场然后播放周杰伦的夜曲，", 45));
+        for (var r = 0; r < settings.Rounds * 3; r++)
+        {
+            using var cts = new CancellationTokenSource();
+            var pending = tier.UnderstandAsync(new Utterance("abort", longText, "zh"), cts.Token).AsTask();
+            Thread.Sleep(30 + 10 * r);
+            var sw = Stopwatch.StartNew();
+            cts.Cancel();
+            var answer = pending.GetAwaiter().GetResult();
+            if (answer is TierFailed { Reason: "cancelled" })
+            {
+                abortMs.Add(sw.Elapsed.TotalMilliseconds);
+                abortsLanded++;
+            }
+        }
+
         // Leave the tier as it expects to be found.
         ctx.ClearMemory();
         ctx.Decode(prefix, 0);
@@ -147,6 +168,7 @@ public static unsafe class LlmBenchmark
             ["schema_valid"] = valid,
             ["latency_ms_cached_prompt"] = new JsonObject { ["p50"] = Round(Percentile(cached, 50)), ["p95"] = Round(Percentile(cached, 95)) },
             ["latency_ms_uncached_prompt"] = new JsonObject { ["p50"] = Round(Percentile(uncached, 50)), ["p95"] = Round(Percentile(uncached, 95)) },
+            ["abort_ms"] = new JsonObject { ["p50"] = Round(Percentile(abortMs, 50)), ["max"] = Round(abortMs.Count > 0 ? abortMs.Max() : double.NaN), ["aborts"] = abortsLanded },
         };
     }
 
@@ -194,5 +216,6 @@ public static unsafe class LlmBenchmark
         $"constrained                {r["ms_per_token_constrained"]} ms/token ({r["generated_tokens_sampled"]} sampled + {r["generated_tokens_forced"]} forced) -> {r["constrained_vs_unconstrained"]}x unconstrained (target <= 1.3)",
         $"per utterance, cached      p50 {r["latency_ms_cached_prompt"]!["p50"]} ms, p95 {r["latency_ms_cached_prompt"]!["p95"]} ms over {r["utterances"]} ({r["schema_valid"]} schema-valid; target p50 <= 292 ms)",
         $"per utterance, uncached    p50 {r["latency_ms_uncached_prompt"]!["p50"]} ms, p95 {r["latency_ms_uncached_prompt"]!["p95"]} ms",
+        $"abort (cancel -> answer)   p50 {r["abort_ms"]!["p50"]} ms, max {r["abort_ms"]!["max"]} ms over {r["abort_ms"]!["aborts"]} aborts mid-decode (target <= 100 ms)",
     }.Select(s => s.ToString(CultureInfo.InvariantCulture)));
 }
