@@ -46,6 +46,12 @@ public sealed class LlmOptions
     /// <summary>Chat template override (a llama.cpp built-in name such as <c>chatml</c>, or template text); null = the model's own.</summary>
     public string? ChatTemplate { get; set; }
 
+    /// <summary>
+    /// LoRA adapters applied on top of the model (GGUF adapters made for this model, e.g. from a
+    /// fine-tune on <c>dataset export</c>), in order. Empty: the base model.
+    /// </summary>
+    public List<LoraAdapterOptions> LoraAdapters { get; set; } = [];
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
@@ -62,8 +68,30 @@ public sealed class LlmOptions
         if (Temperature is < 0 or > 5 || float.IsNaN(Temperature)) errors.Add("Llm:Temperature must be 0..5");
         if (TopK < 0) errors.Add("Llm:TopK must be >= 0");
         if (TopP is <= 0 or > 1 || float.IsNaN(TopP)) errors.Add("Llm:TopP must be in (0, 1]");
+        for (var i = 0; i < LoraAdapters.Count; i++)
+        {
+            var adapter = LoraAdapters[i];
+            var key = $"Llm:LoraAdapters:{i}";
+            if (string.IsNullOrWhiteSpace(adapter.Path)) errors.Add($"{key}:Path is required");
+            else if (!File.Exists(adapter.Path)) errors.Add($"{key}:Path '{adapter.Path}' does not exist");
+            if (!float.IsFinite(adapter.Scale) || adapter.Scale is < -LoraAdapterOptions.MaxScale or > LoraAdapterOptions.MaxScale)
+                errors.Add($"{key}:Scale must be a number from -{LoraAdapterOptions.MaxScale} to {LoraAdapterOptions.MaxScale}");
+        }
         return errors;
     }
+}
+
+/// <summary>One LoRA adapter of <see cref="LlmOptions.LoraAdapters"/>.</summary>
+public sealed class LoraAdapterOptions
+{
+    /// <summary>Scales beyond this are a configuration mistake, not a tuning choice.</summary>
+    public const float MaxScale = 10;
+
+    /// <summary>The adapter GGUF (<c>general.type = adapter</c>, made for the configured model).</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>Strength: llama.cpp adds scale × alpha / rank × the adapter's update (1 = as trained, 0 = off).</summary>
+    public float Scale { get; set; } = 1;
 }
 
 /// <summary>Start-up validation for the Host (<c>services.AddOptions&lt;LlmOptions&gt;().ValidateOnStart()</c>).</summary>

@@ -27,6 +27,7 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
     private readonly ILogger _logger;
     private readonly LlamaModel _model;
     private readonly LlamaContext _context;
+    private readonly IReadOnlyList<LlamaLoraAdapter> _adapters;
     private readonly TokenTrie _trie;
     private readonly ConstrainedDecoder _decoder;
     private readonly PromptLayout _prompt;
@@ -34,8 +35,10 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
     private DecodeThread? _decodeThread;
     private bool _disposed;
 
-    private LlmTier(LlmOptions options, ActionCatalog catalog, ILogger logger, LlamaModel model, LlamaContext context)
+    private LlmTier(LlmOptions options, ActionCatalog catalog, ILogger logger, LlamaModel model, LlamaContext context,
+        IReadOnlyList<LlamaLoraAdapter> adapters)
     {
+        _adapters = adapters;
         _options = options;
         _catalog = catalog;
         _logger = logger;
@@ -75,35 +78,52 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
         var errors = options.Validate();
         if (errors.Count > 0) throw new LlmConfigurationException(string.Join("; ", errors));
         LlamaLibrary.EnsureInitialized();
+        LlmTier? created = null;
+        // An abort we asked for makes llama.cpp log "failed to compute graph" errors: expected, so debug.
         LlamaLibrary.SetLogSink((level, line) =>
-            logger.Log(level == LlamaLogLevel.Error ? LogLevel.Error : LogLevel.Debug, "llama.cpp: {Line}", line));
+            logger.Log(level == LlamaLogLevel.Error && created?._context.AbortRequested != true ? LogLevel.Error : LogLevel.Debug,
+                "llama.cpp: {Line}", line));
 
         var sw = Stopwatch.StartNew();
         var model = LlamaModel.Load(options.ModelPath, new LlamaModelLoadOptions { GpuLayers = options.GpuLayers });
+        var adapters = new List<LlamaLoraAdapter>();
+        LlamaContext? context = null;
         try
         {
-            var context = model.CreateContext(new LlamaContextOptions { ContextLength = options.ContextLength, Threads = options.Threads });
+            context = model.CreateContext(new LlamaContextOptions { ContextLength = options.ContextLength, Threads = options.Threads });
             logger.LogInformation(
                 "LLM model {Path}: architecture {Arch}, {Params:N0} parameters, {FType}, file {FileMiB:F1} MiB, trained context {TrainCtx}, context {Ctx}; loaded in {Ms} ms (llama.cpp {Version})",
                 options.ModelPath, model.Architecture, model.ParameterCount, model.FileTypeName,
                 new FileInfo(options.ModelPath).Length / 1048576.0, model.TrainContextLength, context.ContextLength,
                 sw.ElapsedMilliseconds, LlamaLibrary.Version);
-            try
+            // Adapters go on before the system prompt is evaluated: its cached KV depends on them.
+            foreach (var adapterOptions in options.LoraAdapters)
             {
-                return new LlmTier(options, catalog, logger, model, context);
+                var adapter = LlamaLoraAdapter.Load(model, adapterOptions.Path);
+                adapters.Add(adapter);
+                logger.LogInformation("LLM LoRA adapter {Path} ({Name}): alpha {Alpha}, scale {Scale}, file {FileMiB:F1} MiB",
+                    adapterOptions.Path, adapter.Name ?? "unnamed", adapter.Alpha, adapterOptions.Scale,
+                    new FileInfo(adapterOptions.Path).Length / 1048576.0);
             }
-            catch
-            {
-                context.Dispose();
-                throw;
-            }
+            if (adapters.Count > 0)
+                context.SetLoraAdapters(adapters.Select((a, i) => (a, options.LoraAdapters[i].Scale)).ToArray());
+            created = new LlmTier(options, catalog, logger, model, context, adapters);
+            return created;
         }
         catch
         {
+            context?.Dispose();
+            foreach (var adapter in adapters) adapter.Dispose();
             model.Dispose();
             throw;
         }
     }
+
+    /// <summary>The LoRA adapters the model runs with, in order (empty: the base model).</summary>
+    public IReadOnlyList<LlamaLoraAdapter> LoraAdapters => _adapters;
+
+    /// <summary>The scale of each of <see cref="LoraAdapters"/>.</summary>
+    public IReadOnlyList<float> LoraScales => _options.LoraAdapters.Select(a => a.Scale).ToArray();
 
     public async ValueTask<TierResult> UnderstandAsync(Utterance utterance, CancellationToken cancellationToken)
     {
@@ -360,6 +380,7 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
         _decodeThread?.Dispose();
         _decoder.Dispose();
         _context.Dispose();
+        foreach (var adapter in _adapters) adapter.Dispose();
         _model.Dispose();
         _gate.Dispose();
     }

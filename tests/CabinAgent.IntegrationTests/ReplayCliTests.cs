@@ -115,4 +115,85 @@ public class ReplayCliTests
             Assert.Equal(line["command"]!.ToJsonString(CabinAgent.Actions.CommandJson.Options), message.Payload);
         }
     }
+
+    private static string WriteUtterances(params string[] texts)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"cabin-utterances-{Guid.NewGuid():N}.jsonl");
+        File.WriteAllLines(path, texts.Select((t, i) => new JsonObject { ["id"] = $"u{i}", ["text"] = t }.ToJsonString()));
+        return path;
+    }
+
+    [Fact]
+    public async Task ALoraAdapterOnTheCommandLineRunsUnderTheLlmTier()
+    {
+        var model = CabinAgent.Llm.Models.TestModelBuilder.EnsureDefault();
+        var adapter = CabinAgent.Llm.Models.TestModelBuilder.EnsureDefaultLora();
+        var input = WriteUtterances("打开空调", "navigate to the airport");
+        try
+        {
+            var (exit, lines, stderr) = await ReplayAsync(input, "--dry-run", "--tier", "llm", "--model", model, "--lora", $"{adapter}:0.5", "-v");
+            var plain = await ReplayAsync(input, "--dry-run", "--tier", "llm", "--model", model);
+
+            Assert.Equal((0, 0), (exit, plain.Exit));
+            Assert.Contains($"LLM LoRA adapter {adapter} (cabin-agent test LoRA v1 (random weights, rank 8)): alpha 16, scale 0.5, file 0.6 MiB", stderr);
+            Assert.Equal(["u0", "u1"], lines.Select(l => l["id"]!.GetValue<string>()));
+            // A random-weight model is never confident: the LLM tier answered, with a valid command, and the agent
+            // asked the driver to repeat.
+            Assert.All(lines.Concat(plain.Lines), l =>
+            {
+                Assert.Equal(("not_understood", true), (l["outcome"]!.GetValue<string>(), l["llm"]!["schema_valid"]!.GetValue<bool>()));
+                Assert.StartsWith("llm: low confidence", l["error"]!.GetValue<string>());
+            });
+            // The adapter takes part in decoding: with it, the model says something else.
+            static string Said(List<JsonObject> run) => string.Join("\n", run.Select(l => l["llm"]!["raw"]!.GetValue<string>()));
+            Assert.NotEqual(Said(plain.Lines), Said(lines));
+        }
+        finally
+        {
+            File.Delete(input);
+        }
+    }
+
+    [Fact]
+    public async Task AnAdapterThatDoesNotFitTheModelStopsReplayWithLlamaCppsReason()
+    {
+        var model = CabinAgent.Llm.Models.TestModelBuilder.EnsureDefault();
+        var input = WriteUtterances("打开空调");
+        try
+        {
+            var (exit, lines, stderr) = await ReplayAsync(input, "--dry-run", "--model", model, "--lora", model);
+
+            Assert.Equal(2, exit);
+            Assert.Empty(lines);
+            Assert.Contains($"start-up error: llama.cpp refused the LoRA adapter '{model}' for model '{model}': " +
+                            "expect general.type to be 'adapter', but got: ", stderr);
+            Assert.DoesNotContain("Unhandled exception", stderr);
+        }
+        finally
+        {
+            File.Delete(input);
+        }
+    }
+
+    [Fact]
+    public async Task AFileThatIsNotAModelStopsReplayWithAReasonNotAStackTrace()
+    {
+        var notAModel = Path.Combine(Path.GetTempPath(), $"not-a-model-{Guid.NewGuid():N}.gguf");
+        await File.WriteAllTextAsync(notAModel, "definitely not GGUF");
+        var input = WriteUtterances("打开空调");
+        try
+        {
+            var (exit, lines, stderr) = await ReplayAsync(input, "--dry-run", "--model", notAModel);
+
+            Assert.Equal(2, exit);
+            Assert.Empty(lines);
+            Assert.Contains($"start-up error: llama.cpp could not load '{notAModel}' (not a GGUF model, unsupported architecture or truncated file)", stderr);
+            Assert.DoesNotContain("Unhandled exception", stderr);
+        }
+        finally
+        {
+            File.Delete(notAModel);
+            File.Delete(input);
+        }
+    }
 }

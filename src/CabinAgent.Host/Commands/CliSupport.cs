@@ -1,3 +1,4 @@
+using System.CommandLine;
 using CabinAgent.Host.Composition;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,10 +47,39 @@ internal static class CliSupport
             return false;
         }
         catch (Exception ex) when (ex is Actions.CatalogException or Understanding.Deterministic.IntentDataException
-                                   or Safety.SafetyConfigException or IOException or InvalidDataException or InvalidOperationException)
+                                   or Safety.SafetyConfigException or IOException or InvalidDataException or InvalidOperationException
+                                   or Llm.Native.LlamaException or Llm.LlmConfigurationException)
         {
             error.WriteLine($"start-up error: {ex.Message}");
             return false;
+        }
+    }
+
+    /// <summary><c>--lora FILE[:SCALE]</c>, repeatable: LoRA adapters for the LLM tier's model.</summary>
+    public static Option<string[]> LoraOption() => new("--lora")
+    {
+        Description = "LoRA adapter for the LLM model, FILE or FILE:SCALE (repeatable; takes the places of Llm:LoraAdapters:0, :1, ...)",
+    };
+
+    /// <summary>
+    /// Turns <c>--lora</c> values into <c>Llm:LoraAdapters:N:Path/Scale</c> overrides. A trailing <c>:number</c>
+    /// is the scale (paths may contain colons); the files themselves are checked by the options validation.
+    /// </summary>
+    public static void AddLoraOverrides(IReadOnlyList<string> values, IDictionary<string, string?> overrides)
+    {
+        for (var i = 0; i < values.Count; i++)
+        {
+            var value = values[i];
+            var colon = value.LastIndexOf(':');
+            var scale = "1";
+            if (colon > 0 && float.TryParse(value[(colon + 1)..], System.Globalization.NumberStyles.Float,
+                    System.Globalization.CultureInfo.InvariantCulture, out _))
+            {
+                scale = value[(colon + 1)..];
+                value = value[..colon];
+            }
+            overrides[$"Llm:LoraAdapters:{i}:Path"] = Path.GetFullPath(value);
+            overrides[$"Llm:LoraAdapters:{i}:Scale"] = scale;
         }
     }
 }

@@ -29,6 +29,7 @@ public static class EvalCommands
             Description = "Several GGUF files side by side (the first is the baseline): accuracy drop, speed-up, memory",
             AllowMultipleArgumentsPerToken = true,
         };
+        var lora = CliSupport.LoraOption();
         var report = new Option<string?>("--report") { Description = "Write the full JSON report (every failed case) here" };
         var lang = new Option<string?>("--lang") { Description = "Only the cases in this language" };
         lang.AcceptOnlyFromAmong("zh", "en");
@@ -43,10 +44,10 @@ public static class EvalCommands
 
         var command = new Command("eval", "Cockpit metrics (intent, execution, JSON format, safety, response time) over an evaluation set")
         {
-            dataset, model, compare, report, lang, reportLang, tier, dryRun, check, config, verbose,
+            dataset, model, compare, lora, report, lang, reportLang, tier, dryRun, check, config, verbose,
         };
         command.SetAction((parse, ct) => RunEvalAsync(new EvalRequest(
-            parse.GetValue(dataset)!, parse.GetValue(model), parse.GetValue(compare) ?? [], parse.GetValue(report),
+            parse.GetValue(dataset)!, parse.GetValue(model), parse.GetValue(compare) ?? [], parse.GetValue(lora) ?? [], parse.GetValue(report),
             parse.GetValue(lang), parse.GetValue(reportLang)!, parse.GetValue(tier)!, parse.GetValue(dryRun),
             parse.GetValue(check), parse.GetValue(config), parse.GetValue(verbose)), ct));
         return command;
@@ -91,7 +92,7 @@ public static class EvalCommands
         return command;
     }
 
-    private sealed record EvalRequest(string Dataset, string? Model, string[] Compare, string? ReportPath, string? Lang,
+    private sealed record EvalRequest(string Dataset, string? Model, string[] Compare, string[] Lora, string? ReportPath, string? Lang,
         string ReportLang, string Tier, bool DryRun, bool Check, string? ConfigFile, bool Verbose);
 
     private static async Task<int> RunEvalAsync(EvalRequest request, CancellationToken ct)
@@ -99,6 +100,11 @@ public static class EvalCommands
         if (request.Model is not null && request.Compare.Length > 0)
         {
             await Console.Error.WriteLineAsync("eval: give either --model or --compare, not both");
+            return CliSupport.ExitUsage;
+        }
+        if (request.Lora.Length > 0 && request.Model is null && request.Compare.Length == 0)
+        {
+            await Console.Error.WriteLineAsync("eval: --lora needs a model (--model or --compare)");
             return CliSupport.ExitUsage;
         }
         if (request.Compare.Length == 1)
@@ -179,6 +185,7 @@ public static class EvalCommands
         {
             overrides["Llm:ModelPath"] = Path.GetFullPath(modelPath);
             overrides["Llm:Required"] = "true";
+            CliSupport.AddLoraOverrides(request.Lora, overrides);
         }
 
         await using var services = CliSupport.BuildAgent(AgentComposition.BuildConfiguration(request.ConfigFile, overrides), request.Verbose,
@@ -226,13 +233,22 @@ public static class EvalCommands
         tierNames.AddRange(pipeline.Tiers.Select(t => t.Name));
         if (pipeline.Tiers.Count == 0) tierNames.Add("(no understanding tier registered)");
         var model = new ModelInfo(tierNames, gguf?.Path, gguf?.SizeBytes, gguf?.Quantization, gguf?.RandomWeights ?? false,
-            Description: $"safety layer: {safety.Description}" + (gguf?.Name is { } name ? $"; model: {name}" : ""));
+            Description: $"safety layer: {safety.Description}" + (gguf?.Name is { } name ? $"; model: {name}" : "")
+                         + LoraDescription(pipeline.Tiers));
         var dataset = new DatasetInfo(request.Dataset, EvalDataset.SplitName(request.Dataset), cases.Count, request.Lang);
         var report = EvalMetrics.Compute(scores, dataset, model);
         var memory = Environment.WorkingSet - memoryBefore;
         File.Delete(outbox);
         return (CliSupport.ExitOk, new ModelRun(modelPath is null ? "(no model)" : Path.GetFileName(modelPath), gguf?.SizeBytes, report,
             memory > 0 ? memory : null));
+    }
+
+    private static string LoraDescription(IEnumerable<IUnderstandingTier> tiers)
+    {
+        var llm = tiers.OfType<Llm.LlmTier>().FirstOrDefault();
+        if (llm is null || llm.LoraAdapters.Count == 0) return "";
+        return "; LoRA: " + string.Join(", ", llm.LoraAdapters.Select((a, i) =>
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Path.GetFileName(a.Path)} (scale {llm.LoraScales[i]})")));
     }
 
     private static int RunValidate(string[] files, string? configFile)

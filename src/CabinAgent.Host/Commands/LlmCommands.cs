@@ -54,15 +54,16 @@ public static class LlmCommands
     }
 
     /// <summary>Subcommands of <c>models</c>.</summary>
-    public static IEnumerable<Command> Models() => [Info(), Quantize(), MakeTestLlm(), Select()];
+    public static IEnumerable<Command> Models() => [Info(), Quantize(), MakeTestLlm(), MakeTestLora(), Select()];
 
     private static Command Info()
     {
         var file = new Argument<string>("FILE") { Description = "GGUF model file" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
+        var lora = new Option<string?>("--lora") { Description = "Also load this LoRA adapter for the model and say whether it fits" };
         var command = new Command("info", "Architecture, parameters, quantisation, size, context length, SHA-256 and manifest match of a GGUF file")
         {
-            file, json,
+            file, json, lora,
         };
         command.SetAction(parse => Guard(() =>
         {
@@ -95,11 +96,29 @@ public static class LlmCommands
                 ["manifest_entry"] = entry?.Name,
                 ["manifest_check"] = check.Message,
             };
+            var adapterFits = true;
+            if (parse.GetValue(lora) is { } adapterPath)
+            {
+                try
+                {
+                    using var adapter = LlamaLoraAdapter.Load(model, adapterPath);
+                    info["lora"] = Path.GetFullPath(adapterPath);
+                    info["lora_name"] = adapter.Name;
+                    info["lora_alpha"] = adapter.Alpha;
+                    info["lora_check"] = "loads for this model";
+                }
+                catch (LlamaException ex)
+                {
+                    info["lora"] = Path.GetFullPath(adapterPath);
+                    info["lora_check"] = ex.Message;
+                    adapterFits = false;
+                }
+            }
             if (parse.GetValue(json)) Console.WriteLine(info.ToJsonString());
             else
                 foreach (var (key, value) in info)
                     Console.WriteLine($"{key,-18} {value}");
-            return check.Ok ? CliSupport.ExitOk : ExitFailed;
+            return check.Ok && adapterFits ? CliSupport.ExitOk : ExitFailed;
         }));
         return command;
     }
@@ -149,6 +168,44 @@ public static class LlmCommands
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}: {new FileInfo(path).Length / 1048576.0:F1} MiB"));
             return CliSupport.ExitOk;
         }));
+        return command;
+    }
+
+    private static Command MakeTestLora()
+    {
+        var output = new Argument<string?>("OUT") { Description = "Output GGUF (default: the cache's test-lora-<version>-for-test-llm-<version>.gguf)", Arity = ArgumentArity.ZeroOrOne };
+        var model = new Option<string?>("--model") { Description = "The generated test model it is for (default: the cached one, built if missing)" };
+        var rank = new Option<int>("--rank") { Description = "LoRA rank", DefaultValueFactory = _ => 8 };
+        var command = new Command("make-test-lora", "Build a random-weight LoRA adapter for the generated test model (exercises adapter loading; teaches nothing)")
+        {
+            output, model, rank,
+        };
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(rank) is < 1 or > 256)
+            {
+                Console.Error.WriteLine("models make-test-lora: --rank must be 1..256");
+                return CliSupport.ExitUsage;
+            }
+            var path = parse.GetValue(output);
+            var baseModel = parse.GetValue(model);
+            var customised = baseModel is not null || parse.GetValue(rank) != 8;
+            if (path is null && customised)
+            {
+                // The cached file's name promises the default recipe for the cached model: keep that true.
+                Console.Error.WriteLine("models make-test-lora: give OUT when --model or --rank is set");
+                return CliSupport.ExitUsage;
+            }
+            return Guard(() =>
+            {
+                if (path is null)
+                    path = TestModelBuilder.EnsureDefaultLora();
+                else
+                    TestModelBuilder.BuildLora(path, baseModel ?? EnsureTestModel(), parse.GetValue(rank));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}: {new FileInfo(path).Length / 1048576.0:F2} MiB"));
+                return CliSupport.ExitOk;
+            });
+        });
         return command;
     }
 

@@ -26,6 +26,7 @@ internal static class ReplayCommand
         var config = new Option<string?>("--config") { Description = "Extra configuration JSON file" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Information-level logs on stderr" };
         var model = new Option<string?>("--model") { Description = "GGUF model for the LLM tier (must load, or replay stops)" };
+        var lora = CliSupport.LoraOption();
         var whisperModel = new Option<string?>("--whisper-model") { Description = "whisper.cpp model for audio inputs (overrides Speech:ModelPath)" };
         var telemetry = new Option<string?>("--telemetry")
         {
@@ -34,11 +35,11 @@ internal static class ReplayCommand
 
         var command = new Command("replay", "Replay recorded utterances through the pipeline; one JSON line out per line in")
         {
-            inputs, output, dryRun, broker, tier, config, verbose, telemetry, model, whisperModel,
+            inputs, output, dryRun, broker, tier, config, verbose, telemetry, model, lora, whisperModel,
         };
         command.SetAction((parse, ct) => RunAsync(
             parse.GetValue(inputs)!, parse.GetValue(output), parse.GetValue(dryRun), parse.GetValue(broker),
-            parse.GetValue(tier)!, parse.GetValue(config), parse.GetValue(verbose), parse.GetValue(telemetry), parse.GetValue(model), parse.GetValue(whisperModel), ct));
+            parse.GetValue(tier)!, parse.GetValue(config), parse.GetValue(verbose), parse.GetValue(telemetry), parse.GetValue(model), parse.GetValue(lora) ?? [], parse.GetValue(whisperModel), ct));
         return command;
     }
 
@@ -56,7 +57,7 @@ internal static class ReplayCommand
     }
 
     private static async Task<int> RunAsync(string[] inputs, string? outputPath, bool dryRun, string? brokerUrl,
-        string tier, string? configFile, bool verbose, string? telemetryPath, string? modelPath, string? whisperModel, CancellationToken ct)
+        string tier, string? configFile, bool verbose, string? telemetryPath, string? modelPath, string[] lora, string? whisperModel, CancellationToken ct)
     {
         if (inputs.Length == 0 && telemetryPath is null)
         {
@@ -81,6 +82,7 @@ internal static class ReplayCommand
             overrides["Llm:ModelPath"] = modelPath;
             overrides["Llm:Required"] = "true";
         }
+        CliSupport.AddLoraOverrides(lora, overrides);
         if (whisperModel is not null) overrides["Speech:ModelPath"] = whisperModel;
         if (embedded is not null) overrides["Mqtt:Broker"] = embedded.Url;
         else if (brokerUrl is not null) overrides["Mqtt:Broker"] = brokerUrl;

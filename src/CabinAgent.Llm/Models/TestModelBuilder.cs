@@ -21,6 +21,11 @@ public static unsafe class TestModelBuilder
 
     public static string VocabPath => Path.Combine(CabinCache.LlamaRoot, "vocab", "ggml-vocab-qwen2.gguf");
 
+    /// <summary>Bump when the adapter recipe changes; the adapter's file name also carries the model's version.</summary>
+    public const string LoraVersion = "v1";
+
+    public static string DefaultLoraPath => Path.Combine(CabinCache.Root, "models", $"test-lora-{LoraVersion}-for-test-llm-{Version}.gguf");
+
     private static readonly Lock BuildLock = new();
 
     /// <summary>Returns the cached test model, building it first when missing (safe across threads and processes).</summary>
@@ -45,6 +50,118 @@ public static unsafe class TestModelBuilder
             }
         }
         return path;
+    }
+
+    /// <summary>Returns the cached random LoRA adapter for <see cref="EnsureDefault"/>'s model, building both when missing.</summary>
+    public static string EnsureDefaultLora()
+    {
+        var model = EnsureDefault();
+        var path = DefaultLoraPath;
+        if (File.Exists(path)) return path;
+        lock (BuildLock)
+        {
+            if (File.Exists(path)) return path;
+            var tmp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+            try
+            {
+                BuildLora(tmp, model);
+                File.Move(tmp, path, overwrite: true);
+            }
+            finally
+            {
+                if (File.Exists(tmp)) File.Delete(tmp);
+            }
+        }
+        return path;
+    }
+
+    /// <summary>
+    /// Builds a LoRA adapter GGUF with seeded random weights for a generated (Qwen2) test model: rank
+    /// <paramref name="rank"/> pairs <c>lora_a</c> [in, rank] and <c>lora_b</c> [rank, out] for every
+    /// attention and feed-forward matrix, shaped from the base model's metadata, F32. Random, so it
+    /// changes the model's outputs without teaching it anything: it exercises llama.cpp's adapter
+    /// loading and its use in every decode, not a fine-tune.
+    /// </summary>
+    public static void BuildLora(string output, string baseModel, int rank = 8, float alpha = 16, uint seed = 7) =>
+        BuildLora(output, ReadShape(baseModel), rank, alpha, seed);
+
+    /// <summary>The shape of a generated (Qwen2) test model, from its metadata.</summary>
+    private static TestModelShape ReadShape(string baseModel)
+    {
+        LlamaLibrary.EnsureInitialized();
+        IntPtr baseMeta;
+        fixed (byte* file = Utf8.NulTerminated(baseModel))
+            baseMeta = NativeApi.gguf_init_from_file(file, new NativeApi.gguf_init_params { no_alloc = true });
+        if (baseMeta == IntPtr.Zero) throw new LlamaException($"cannot read the base model {baseModel}");
+        int layers, n, ff, heads, kvHeads;
+        using (GgufHandle.FromOwned(baseMeta))
+        {
+            var arch = GetStr(baseMeta, "general.architecture");
+            if (arch != "qwen2")
+                throw new LlamaException($"test adapters are made for the generated qwen2 test model; {baseModel} is '{arch}'");
+            layers = (int)GetU32(baseMeta, "qwen2.block_count");
+            n = (int)GetU32(baseMeta, "qwen2.embedding_length");
+            ff = (int)GetU32(baseMeta, "qwen2.feed_forward_length");
+            heads = (int)GetU32(baseMeta, "qwen2.attention.head_count");
+            kvHeads = (int)GetU32(baseMeta, "qwen2.attention.head_count_kv");
+        }
+        return new TestModelShape(layers, n, ff, heads, kvHeads, ContextLength: 0);
+    }
+
+    /// <summary>A random adapter for a model of <paramref name="shape"/> (tests use it to make adapters that do not fit).</summary>
+    internal static void BuildLora(string output, TestModelShape shape, int rank = 8, float alpha = 16, uint seed = 7)
+    {
+        LlamaLibrary.EnsureInitialized();
+        if (rank < 1) throw new ArgumentOutOfRangeException(nameof(rank), "rank must be at least 1");
+        var (layers, n, ff) = (shape.Layers, shape.EmbeddingLength, shape.FeedForwardLength);
+        var kv = n / shape.Heads * shape.KvHeads;
+
+        var meta = NativeApi.gguf_init_empty();
+        if (meta == IntPtr.Zero) throw new LlamaException("gguf_init_empty failed");
+        using var metaHandle = GgufHandle.FromOwned(meta);
+        SetStr(meta, "general.type", "adapter");
+        SetStr(meta, "general.architecture", "qwen2");
+        SetStr(meta, "general.name", $"cabin-agent test LoRA {LoraVersion} (random weights, rank {rank})");
+        SetStr(meta, "adapter.type", "lora");
+        SetF32(meta, "adapter.lora.alpha", alpha);
+
+        // ggml order: ne0 = input width. lora_a maps the input down to the rank, lora_b back up to the output.
+        var tensors = new List<(string Name, long Ne0, long Ne1)>();
+        for (var i = 0; i < layers; i++)
+        {
+            foreach (var (target, input, outputWidth) in new (string, long, long)[]
+                     {
+                         ("attn_q", n, n), ("attn_k", n, kv), ("attn_v", n, kv), ("attn_output", n, n),
+                         ("ffn_gate", n, ff), ("ffn_up", n, ff), ("ffn_down", ff, n),
+                     })
+            {
+                tensors.Add(($"blk.{i}.{target}.weight.lora_a", input, rank));
+                tensors.Add(($"blk.{i}.{target}.weight.lora_b", rank, outputWidth));
+            }
+        }
+
+        var ggml = NativeApi.ggml_init(new NativeApi.ggml_init_params { mem_size = (nuint)(tensors.Count * 1024 + 4096), no_alloc = true });
+        if (ggml == IntPtr.Zero) throw new LlamaException("ggml_init failed");
+        try
+        {
+            foreach (var t in tensors)
+            {
+                var tensor = NativeApi.ggml_new_tensor_2d(ggml, 0 /* GGML_TYPE_F32 */, t.Ne0, t.Ne1);
+                fixed (byte* name = Utf8.NulTerminated(t.Name)) NativeApi.ggml_set_name(tensor, name);
+                NativeApi.gguf_add_tensor(meta, tensor);
+            }
+            fixed (byte* file = Utf8.NulTerminated(output))
+                if (!NativeApi.gguf_write_to_file(meta, file, true))
+                    throw new LlamaException($"cannot write {output}");
+            var alignment = (long)NativeApi.gguf_get_alignment(meta);
+            using var stream = new FileStream(output, FileMode.Append, FileAccess.Write, FileShare.None, 1 << 20);
+            foreach (var t in tensors)
+                WriteTensor(stream, t.Name, t.Ne0 * t.Ne1, seed, alignment);
+        }
+        finally
+        {
+            NativeApi.ggml_free(ggml);
+        }
     }
 
     /// <summary>Builds a random-weight model with the given shape into <paramref name="output"/>.</summary>
@@ -164,6 +281,24 @@ public static unsafe class TestModelBuilder
         var h = 2166136261u;
         foreach (var c in s) h = (h ^ c) * 16777619u;
         return h;
+    }
+
+    private const int GgufTypeUInt32 = 4, GgufTypeString = 8; // enum gguf_type
+
+    private static uint GetU32(IntPtr ctx, string key)
+    {
+        long id;
+        fixed (byte* k = Utf8.NulTerminated(key)) id = NativeApi.gguf_find_key(ctx, k);
+        // gguf_get_val_* abort the process on a type mismatch: check first.
+        if (id < 0 || NativeApi.gguf_get_kv_type(ctx, id) != GgufTypeUInt32) throw new LlamaException($"model has no unsigned 32-bit {key}");
+        return NativeApi.gguf_get_val_u32(ctx, id);
+    }
+
+    private static string GetStr(IntPtr ctx, string key)
+    {
+        long id;
+        fixed (byte* k = Utf8.NulTerminated(key)) id = NativeApi.gguf_find_key(ctx, k);
+        return id < 0 || NativeApi.gguf_get_kv_type(ctx, id) != GgufTypeString ? "" : Utf8.FromNative(NativeApi.gguf_get_val_str(ctx, id));
     }
 
     private static void SetU32(IntPtr ctx, string key, uint v)

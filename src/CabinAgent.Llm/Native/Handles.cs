@@ -76,3 +76,32 @@ internal sealed class GgufHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
         return true;
     }
 }
+
+/// <summary>
+/// A loaded LoRA adapter. It holds a reference on its model's handle, so the model cannot be freed
+/// while the adapter lives (llama_model_free would free the adapter under us), and the adapter is
+/// freed before that reference is given back.
+/// </summary>
+internal sealed class LlamaLoraAdapterHandle() : SafeHandle(IntPtr.Zero, ownsHandle: true)
+{
+    private LlamaModelHandle? _model;
+
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    public static LlamaLoraAdapterHandle FromOwned(IntPtr adapter, LlamaModelHandle model)
+    {
+        var h = new LlamaLoraAdapterHandle();
+        var added = false;
+        model.DangerousAddRef(ref added);
+        h._model = model;
+        h.SetHandle(adapter);
+        return h;
+    }
+
+    protected override bool ReleaseHandle()
+    {
+        NativeApi.llama_adapter_lora_free(handle);
+        _model?.DangerousRelease();
+        return true;
+    }
+}

@@ -29,6 +29,8 @@ public sealed unsafe class LlamaContext : IDisposable
     private readonly LlamaContextHandle _handle;
     private readonly LlamaBatch _batch;
     private readonly int* _abortFlag; // native memory, read by AbortCallback on llama.cpp's threads
+    // Adapters the context computes with: each holds a reference on its handle so it cannot be freed in use.
+    private LlamaLoraAdapter[] _adapters = [];
     private bool _disposed;
 
     internal LlamaContext(LlamaModel model, LlamaContextOptions options)
@@ -128,6 +130,51 @@ public sealed unsafe class LlamaContext : IDisposable
 
     public void ClearMemory() => NativeApi.llama_memory_clear(NativeApi.llama_get_memory(Ptr), true);
 
+    /// <summary>The LoRA adapters applied to every decode, with their scales (empty: the base model).</summary>
+    public IReadOnlyList<LlamaLoraAdapter> LoraAdapters => _adapters;
+
+    /// <summary>
+    /// Replaces the LoRA adapters applied to every following decode (an empty list detaches them).
+    /// What is already in the KV cache was computed without the change: evaluate the prompt again.
+    /// The adapters must belong to this context's model.
+    /// </summary>
+    public void SetLoraAdapters(IReadOnlyList<(LlamaLoraAdapter Adapter, float Scale)> adapters)
+    {
+        var ctx = Ptr;
+        foreach (var (adapter, scale) in adapters)
+        {
+            if (!ReferenceEquals(adapter.Model, _model))
+                throw new ArgumentException($"LoRA adapter '{adapter.Path}' was loaded for another model", nameof(adapters));
+            if (!float.IsFinite(scale))
+                throw new ArgumentOutOfRangeException(nameof(adapters), $"LoRA scale {scale} for '{adapter.Path}' is not a finite number");
+        }
+        var added = new List<LlamaLoraAdapter>(adapters.Count);
+        try
+        {
+            foreach (var (adapter, _) in adapters)
+            {
+                adapter.AddRef();
+                added.Add(adapter);
+            }
+            var pointers = stackalloc IntPtr[Math.Max(1, adapters.Count)];
+            var scales = stackalloc float[Math.Max(1, adapters.Count)];
+            for (var i = 0; i < adapters.Count; i++)
+            {
+                pointers[i] = adapters[i].Adapter.Pointer;
+                scales[i] = adapters[i].Scale;
+            }
+            NativeApi.llama_set_adapters_lora(ctx, adapters.Count == 0 ? null : pointers, (nuint)adapters.Count,
+                adapters.Count == 0 ? null : scales);
+        }
+        catch
+        {
+            foreach (var adapter in added) adapter.Release();
+            throw;
+        }
+        foreach (var previous in _adapters) previous.Release();
+        _adapters = added.ToArray();
+    }
+
     /// <summary>Makes the running (or next) decode stop as soon as llama.cpp polls the flag. Thread-safe.</summary>
     public void RequestAbort()
     {
@@ -146,6 +193,8 @@ public sealed unsafe class LlamaContext : IDisposable
         if (_disposed) return;
         _disposed = true;
         _handle.Dispose();
+        foreach (var adapter in _adapters) adapter.Release();
+        _adapters = [];
         _batch.Dispose();
         NativeMemory.Free(_abortFlag);
     }

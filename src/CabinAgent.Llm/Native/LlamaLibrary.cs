@@ -97,16 +97,30 @@ public static unsafe class LlamaLibrary
     // llama.cpp emits lines in pieces (CONT continues the previous level); info/debug are dropped.
     private static LlamaLogLevel _lastLevel = LlamaLogLevel.Info;
 
+    // The last error line llama.cpp logged on this thread: loaders report failure as a null pointer
+    // and put the reason only in the log, so callers take it from here for their exception.
+    [ThreadStatic] private static string? _lastError;
+
+    /// <summary>Returns and forgets the last error line llama.cpp logged on the calling thread.</summary>
+    internal static string? TakeLastError()
+    {
+        var error = _lastError;
+        _lastError = null;
+        return error;
+    }
+
     [System.Runtime.InteropServices.UnmanagedCallersOnly(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
     private static void OnLog(int level, byte* text, void* userData)
     {
         var lvl = level == 5 ? _lastLevel : (LlamaLogLevel)level;
         _lastLevel = lvl;
-        if (lvl < LlamaLogLevel.Warn || _logSink is not { } sink || text is null) return;
+        if (lvl < LlamaLogLevel.Warn || text is null) return;
         try
         {
             var line = Utf8.FromNative(text).TrimEnd('\n');
-            if (line.Length > 0) sink(lvl, line);
+            if (line.Length == 0) return;
+            if (lvl == LlamaLogLevel.Error) _lastError = line;
+            _logSink?.Invoke(lvl, line);
         }
         catch
         {

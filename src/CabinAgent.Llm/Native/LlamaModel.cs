@@ -30,6 +30,8 @@ public sealed unsafe class LlamaModel : IDisposable
     public string Path { get; }
     public LlamaVocab Vocab { get; }
 
+    internal LlamaModelHandle Handle => _handle;
+
     internal IntPtr Pointer
     {
         get

@@ -20,6 +20,9 @@ namespace CabinAgent.Llm.Native;
 //  - llama_batch_init allocates arrays freed by llama_batch_free.
 //  - llama_get_logits_ith returns a pointer into the context, valid until the next llama_decode.
 //  - gguf_init_* return a context freed with gguf_free.
+//  - llama_adapter_lora_init returns an adapter owned by the caller until llama_adapter_lora_free;
+//    llama_model_free frees any adapter still loaded, so an adapter must be freed before its model.
+//    llama_set_adapters_lora only borrows the adapters: they must outlive their use by the context.
 internal static unsafe class NativeApi
 {
     internal const string LlamaLib = "llama";
@@ -182,6 +185,7 @@ internal static unsafe class NativeApi
 
     // ---- gguf (metadata read/write, used to build the test model) ----
 
+    [DllImport(GgmlBaseLib)] internal static extern IntPtr gguf_init_empty();
     [DllImport(GgmlBaseLib)] internal static extern IntPtr gguf_init_from_file(byte* fname, gguf_init_params p);
     [DllImport(GgmlBaseLib)] internal static extern void gguf_free(IntPtr ctx);
     [DllImport(GgmlBaseLib)] internal static extern long gguf_get_n_kv(IntPtr ctx);
@@ -228,6 +232,13 @@ internal static unsafe class NativeApi
     [DllImport(LlamaLib)] internal static extern ulong llama_model_n_params(IntPtr model);
     [DllImport(LlamaLib)] internal static extern byte* llama_model_chat_template(IntPtr model, byte* name);
     [DllImport(LlamaLib)] internal static extern int llama_model_meta_val_str(IntPtr model, byte* key, byte* buf, nuint bufSize);
+
+    // ---- llama: LoRA adapters ----
+
+    [DllImport(LlamaLib)] internal static extern IntPtr llama_adapter_lora_init(IntPtr model, byte* pathLora);
+    [DllImport(LlamaLib)] internal static extern void llama_adapter_lora_free(IntPtr adapter);
+    [DllImport(LlamaLib)] internal static extern int llama_adapter_meta_val_str(IntPtr adapter, byte* key, byte* buf, nuint bufSize);
+    [DllImport(LlamaLib)] internal static extern int llama_set_adapters_lora(IntPtr ctx, IntPtr* adapters, nuint nAdapters, float* scales);
 
     // ---- llama: vocab ----
 
