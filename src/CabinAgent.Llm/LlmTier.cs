@@ -39,6 +39,7 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
         IReadOnlyList<LlamaLoraAdapter> adapters)
     {
         _adapters = adapters;
+        LoraScales = options.LoraAdapters.Select(a => a.Scale).ToArray();
         _options = options;
         _catalog = catalog;
         _logger = logger;
@@ -123,7 +124,7 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
     public IReadOnlyList<LlamaLoraAdapter> LoraAdapters => _adapters;
 
     /// <summary>The scale of each of <see cref="LoraAdapters"/>.</summary>
-    public IReadOnlyList<float> LoraScales => _options.LoraAdapters.Select(a => a.Scale).ToArray();
+    public IReadOnlyList<float> LoraScales { get; }
 
     public async ValueTask<TierResult> UnderstandAsync(Utterance utterance, CancellationToken cancellationToken)
     {
