@@ -34,6 +34,21 @@ public sealed class LoraAdapterTests(TestModelFixture fixture)
     }
 
     [Fact]
+    public void The_adapter_generator_is_deterministic()
+    {
+        var path = Temp("again");
+        try
+        {
+            TestModelBuilder.BuildLora(path, fixture.ModelPath);
+            Assert.Equal(File.ReadAllBytes(TestModelBuilder.EnsureDefaultLora()), File.ReadAllBytes(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void An_adapter_changes_the_logits_and_scale_zero_gives_the_base_model()
     {
         var baseLogits = fixture.Tier.PromptLogits(Text, LlmTier.PromptEvaluation.EmptyCache);

@@ -140,28 +140,7 @@ public static unsafe class TestModelBuilder
             }
         }
 
-        var ggml = NativeApi.ggml_init(new NativeApi.ggml_init_params { mem_size = (nuint)(tensors.Count * 1024 + 4096), no_alloc = true });
-        if (ggml == IntPtr.Zero) throw new LlamaException("ggml_init failed");
-        try
-        {
-            foreach (var t in tensors)
-            {
-                var tensor = NativeApi.ggml_new_tensor_2d(ggml, 0 /* GGML_TYPE_F32 */, t.Ne0, t.Ne1);
-                fixed (byte* name = Utf8.NulTerminated(t.Name)) NativeApi.ggml_set_name(tensor, name);
-                NativeApi.gguf_add_tensor(meta, tensor);
-            }
-            fixed (byte* file = Utf8.NulTerminated(output))
-                if (!NativeApi.gguf_write_to_file(meta, file, true))
-                    throw new LlamaException($"cannot write {output}");
-            var alignment = (long)NativeApi.gguf_get_alignment(meta);
-            using var stream = new FileStream(output, FileMode.Append, FileAccess.Write, FileShare.None, 1 << 20);
-            foreach (var t in tensors)
-                WriteTensor(stream, t.Name, t.Ne0 * t.Ne1, seed, alignment);
-        }
-        finally
-        {
-            NativeApi.ggml_free(ggml);
-        }
+        WriteF32Gguf(meta, tensors, output, seed);
     }
 
     /// <summary>Builds a random-weight model with the given shape into <paramref name="output"/>.</summary>
@@ -214,9 +193,30 @@ public static unsafe class TestModelBuilder
             tensors.Add(($"blk.{i}.ffn_down.weight", shape.FeedForwardLength, n));
         }
 
+        var f32 = $"{output}.f32.tmp";
+        try
+        {
+            WriteF32Gguf(meta, tensors, f32, seed);
+            using (var check = LlamaModel.Load(f32))
+            {
+                if (check.LayerCount != shape.Layers) throw new LlamaException("generated model does not load back as built");
+            }
+            LlamaQuantizer.Quantize(f32, output, quantization);
+        }
+        finally
+        {
+            if (File.Exists(f32)) File.Delete(f32);
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="meta"/> and the tensors (F32, seeded, see <see cref="WriteTensor"/>) as a GGUF file:
+    /// gguf's own writer for the header, then the data appended in the same order.
+    /// </summary>
+    private static void WriteF32Gguf(IntPtr meta, IReadOnlyList<(string Name, long Ne0, long Ne1)> tensors, string path, uint seed)
+    {
         var ggml = NativeApi.ggml_init(new NativeApi.ggml_init_params { mem_size = (nuint)(tensors.Count * 1024 + 4096), no_alloc = true });
         if (ggml == IntPtr.Zero) throw new LlamaException("ggml_init failed");
-        var f32 = $"{output}.f32.tmp";
         try
         {
             foreach (var t in tensors)
@@ -227,25 +227,17 @@ public static unsafe class TestModelBuilder
                 fixed (byte* name = Utf8.NulTerminated(t.Name)) NativeApi.ggml_set_name(tensor, name);
                 NativeApi.gguf_add_tensor(meta, tensor);
             }
-            fixed (byte* file = Utf8.NulTerminated(f32))
+            fixed (byte* file = Utf8.NulTerminated(path))
                 if (!NativeApi.gguf_write_to_file(meta, file, true))
-                    throw new LlamaException($"cannot write {f32}");
+                    throw new LlamaException($"cannot write {path}");
             var alignment = (long)NativeApi.gguf_get_alignment(meta);
-            using (var stream = new FileStream(f32, FileMode.Append, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                foreach (var t in tensors)
-                    WriteTensor(stream, t.Name, t.Ne0 * t.Ne1, seed, alignment);
-            }
-            using (var check = LlamaModel.Load(f32))
-            {
-                if (check.LayerCount != shape.Layers) throw new LlamaException("generated model does not load back as built");
-            }
-            LlamaQuantizer.Quantize(f32, output, quantization);
+            using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.None, 1 << 20);
+            foreach (var t in tensors)
+                WriteTensor(stream, t.Name, t.Ne0 * t.Ne1, seed, alignment);
         }
         finally
         {
             NativeApi.ggml_free(ggml);
-            if (File.Exists(f32)) File.Delete(f32);
         }
     }
 
