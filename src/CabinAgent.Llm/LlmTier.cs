@@ -257,7 +257,8 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
                 $"low confidence {confidence:0.###} < {_options.ConfidenceFloor:0.###}: please repeat"))
             { Details = details, Explanation = result.Raw };
 
-        var lang = utterance.Lang ?? (ContainsCjk(utterance.Text) ? "zh" : "en");
+        // The deterministic tier's default when the text has no words at all.
+        var lang = utterance.Lang ?? LanguageDetector.Detect(utterance.Text) ?? LanguageDetector.Chinese;
         return new Understood(action!, parameters!, confidence, lang) { Details = details, Explanation = result.Raw };
     }
 
@@ -314,8 +315,6 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
         }
         return problems;
     }
-
-    private static bool ContainsCjk(string text) => text.Any(c => c is >= '\u4e00' and <= '\u9fff' or >= '\u3400' and <= '\u4dbf');
 
     /// <summary>How <see cref="PromptLogits"/> evaluates the prompt (test hook).</summary>
     internal enum PromptEvaluation

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using CabinAgent.Actions;
 
 namespace CabinAgent.Pipeline;
 
@@ -72,7 +73,7 @@ public static class TranscriptValidator
             if (char.IsLetter(c))
             {
                 letters++;
-                if (IsCjk(c) || char.IsAsciiLetter(c))
+                if (LanguageDetector.IsCjk(c) || LanguageDetector.IsLatinLetter(c))
                     zhOrEnLetters++;
             }
         }
@@ -80,32 +81,6 @@ public static class TranscriptValidator
             return "unsupported language (neither Chinese nor English)";
         return null;
     }
-
-    /// <summary>
-    /// The language of a transcript when none was given. Han characters are weighed against English words,
-    /// and a tie goes to the language the sentence starts in: "播放 Taylor Swift 的 Love Story" is Chinese,
-    /// "play 晴天 by Jay Chou" is English.
-    /// </summary>
-    public static string DetectLanguage(string text)
-    {
-        int han = 0, englishWords = 0;
-        char first = '\0';
-        var inWord = false;
-        foreach (var c in text)
-        {
-            var isHan = IsCjk(c);
-            var isLatin = char.IsAsciiLetter(c);
-            if (first == '\0' && (isHan || isLatin)) first = c;
-            if (isHan) han++;
-            if (isLatin && !inWord) englishWords++;
-            inWord = isLatin;
-        }
-        if (han == 0) return englishWords > 0 ? "en" : "zh";
-        if (englishWords == 0 || han >= englishWords) return "zh";
-        return IsCjk(first) ? "zh" : "en";
-    }
-
-    internal static bool IsCjk(char c) => c is >= '\u4E00' and <= '\u9FFF' or >= '\u3400' and <= '\u4DBF' or >= '\uF900' and <= '\uFAFF';
 
     private static string Truncate(string s) => s.Length <= 16 ? s : s[..16] + "…";
 }

@@ -136,8 +136,7 @@ public sealed class UtterancePipeline
         admission.Finished = true;
         var invalid = input.DecodeError ?? TranscriptValidator.Check(input.Text, input.Lang);
         var text = input.Text?.Trim() ?? "";
-        record.Lang = input.Lang is "zh" or "en" ? input.Lang
-            : text.Length > 0 ? TranscriptValidator.DetectLanguage(text) : _options.DefaultLang;
+        record.Lang = input.Lang is "zh" or "en" ? input.Lang : LanguageDetector.Detect(text) ?? _options.DefaultLang;
         stage.Mark("validate");
         if (invalid is not null)
         {

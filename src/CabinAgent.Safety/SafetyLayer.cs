@@ -200,7 +200,8 @@ public sealed class SafetyLayer : ISafetyLayer
         // The scan is pure and the slowest part: it runs outside any lock. An emergency then needs only the dialogue
         // lock, which telemetry never takes.
         var scan = _detector.Scan(text ?? "");
-        var spokenLang = lang is "zh" or "en" ? lang : GuessLang(text ?? "");
+        // Text with no words (digits, punctuation) says nothing about the language: the driver's last one stands.
+        var spokenLang = lang is "zh" or "en" ? lang : LanguageDetector.Detect(text) ?? _driverLang;
         _driverLang = spokenLang;
         lock (_dialog)
         {
@@ -331,13 +332,6 @@ public sealed class SafetyLayer : ISafetyLayer
             // Never ask before an emergency call: the seconds matter more than a false alarm the driver can hang up.
             RequiresConfirmation = false,
         };
-    }
-
-    private static string GuessLang(string text)
-    {
-        foreach (var c in text)
-            if (TextNormalizer.IsCjk(c)) return "zh";
-        return "en";
     }
 
     private void LogRejection(IngestResult result, DateTimeOffset at)

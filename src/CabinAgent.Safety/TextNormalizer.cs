@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using CabinAgent.Actions;
 
 namespace CabinAgent.Safety;
 
@@ -49,12 +50,10 @@ public sealed class TextNormalizer
             if (next >= spaced.Length) break;
             var prev = output[^1];
             var after = spaced[next];
-            var join = IsCjk(prev) || IsCjk(after) || (char.IsDigit(prev) && char.IsDigit(after));
+            var join = LanguageDetector.IsCjk(prev) || LanguageDetector.IsCjk(after) || (char.IsDigit(prev) && char.IsDigit(after));
             if (!join) output.Append(' ');
             i = next - 1;
         }
         return output.ToString();
     }
-
-    public static bool IsCjk(char c) => c is >= '\u3400' and <= '\u9fff' or >= '\uf900' and <= '\ufaff';
 }

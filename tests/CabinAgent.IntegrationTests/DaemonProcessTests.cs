@@ -125,4 +125,85 @@ public class DaemonProcessTests
         File.Delete(config);
         File.Delete(corrupt);
     }
+
+    [Fact]
+    [Trait("Category", "Fault")]
+    public async Task TheSpeechFrontOnMqttAudioIsDegradedWhileTheBrokerRestartsAndListensAgainAfter()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        var healthPort = CabinAgent.Messaging.EmbeddedBroker.FreeLoopbackPort();
+        var config = Path.Combine(Path.GetTempPath(), $"cabin-mqtt-audio-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(config, new System.Text.Json.Nodes.JsonObject
+        {
+            ["Mqtt"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["OutboxPath"] = AgentUnderTest.NewOutboxPath(), ["ReconnectDelayMs"] = 100, ["MaxReconnectDelayMs"] = 500,
+            },
+            ["Speech"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["ModelPath"] = CabinAgent.Speech.Whisper.WhisperTestModel.EnsureCached(), ["Threads"] = 1,
+                ["Input"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["Kind"] = "mqtt",
+                    ["Mqtt"] = new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["Host"] = "127.0.0.1", ["Port"] = broker.Port, ["ReconnectDelayMs"] = 100, ["MaxReconnectDelayMs"] = 500,
+                    },
+                },
+            },
+            ["Observability"] = new System.Text.Json.Nodes.JsonObject { ["Port"] = healthPort },
+        }.ToJsonString());
+        using var agent = StartAgent("run", "--broker", broker.Url, "--config", config);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{healthPort}") };
+
+        async Task<System.Text.Json.Nodes.JsonNode> HealthWhen(Func<System.Text.Json.Nodes.JsonNode, bool> condition, string what)
+        {
+            for (var i = 0; i < 1200; i++)
+            {
+                try
+                {
+                    var health = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync("/healthz"))!;
+                    if (condition(health)) return health;
+                }
+                catch (HttpRequestException)
+                {
+                }
+                await Task.Delay(100);
+            }
+            throw new TimeoutException($"gave up waiting for /healthz: {what}\n{agent.StandardOutput}{agent.StandardError}");
+        }
+        static string Component(System.Text.Json.Nodes.JsonNode health, string name) => health["components"]![name]!.GetValue<string>();
+
+        try
+        {
+            var up = await HealthWhen(h => Component(h, "speech") == "listening" && Component(h, "broker") == "connected", "listening");
+            Assert.Equal("ok", up["status"]!.GetValue<string>());
+            Assert.Contains("cabin_component_ok{component=\"speech\",state=\"listening\"} 1", await http.GetStringAsync("/metrics"));
+
+            await broker.StopAsync();
+            var down = await HealthWhen(h => Component(h, "speech") == "reconnecting", "speech reconnecting");
+            Assert.Equal("degraded", down["status"]!.GetValue<string>());
+            Assert.Contains(down["degraded"]!.AsArray(), d => d!.GetValue<string>().StartsWith(
+                $"audio source mqtt:vehicle/demo/audio/in@127.0.0.1:{broker.Port}: disconnected from 127.0.0.1:{broker.Port}", StringComparison.Ordinal));
+            var metrics = await http.GetStringAsync("/metrics");
+            Assert.Contains("cabin_component_ok{component=\"speech\",state=\"reconnecting\"} 0", metrics);
+            Assert.DoesNotContain("cabin_component_ok{component=\"speech\",state=\"listening\"}", metrics);
+
+            await broker.RestartAsync();
+            var back = await HealthWhen(h => Component(h, "speech") == "listening" && Component(h, "broker") == "connected", "listening again");
+            Assert.Equal("ok", back["status"]!.GetValue<string>());
+            metrics = await http.GetStringAsync("/metrics");
+            Assert.Contains("cabin_component_ok{component=\"speech\",state=\"listening\"} 1", metrics);
+            Assert.DoesNotContain("cabin_component_ok{component=\"speech\",state=\"reconnecting\"}", metrics);
+        }
+        finally
+        {
+            agent.Kill();
+            await agent.WaitForExitAsync();
+            File.Delete(config);
+        }
+        var output = agent.StandardOutput + agent.StandardError;
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(output, "MQTT audio: disconnected from"));
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(output, "MQTT audio: reconnected to"));
+    }
 }

@@ -124,6 +124,24 @@ public class UtterancePipelineTests
             (Assert.Single(_output.Spoken).Kind, _output.Spoken.Single().Text));
     }
 
+    [Theory]
+    [InlineData("播放 Taylor Swift 的 Love Story", "en", "zh")]
+    [InlineData("play 晴天 by Jay Chou", "zh", "en")]
+    [InlineData("Taylor Swift 的歌放一下", "en", "zh")]
+    [InlineData("turn on the AC", "zh", "en")]
+    [InlineData("123", "zh", "zh")]
+    [InlineData("123", "en", "en")]
+    [InlineData("，。！", "en", "en")]
+    public async Task WithoutALangTheRecordTakesTheGuessOrElseTheDefault(string text, string defaultLang, string lang)
+    {
+        // The tier does not understand, so nothing overrides the guess (LanguageDetector, or DefaultLang for no words).
+        var pipeline = new UtterancePipeline(Fixtures.Catalog, Fixtures.Schema, [ScriptedTier.Always("deterministic", new NotUnderstood("no"))],
+            _safety, _output, new PipelineOptions { DefaultLang = defaultLang }, NullLogger<UtterancePipeline>.Instance);
+        var record = await pipeline.ProcessAsync(new UtteranceInput("u", text));
+        Assert.Equal(Outcomes.NotUnderstood, record.Outcome);
+        Assert.Equal(lang, record.Lang);
+    }
+
     [Fact]
     public async Task ATierFailureIsAnErrorOutcome()
     {

@@ -89,6 +89,22 @@ public class EmergencyPhraseTests
     }
 
     [Fact]
+    public void Without_a_lang_the_driver_language_is_the_shared_guess()
+    {
+        var h = new Harness();
+        Assert.Equal("zh", h.Layer.DriverLang);
+        // Han characters and English words mixed, more English words and it starts in English: English.
+        var en = Assert.IsType<EmergencyDetected>(h.Layer.PreCheck("u1", "help, the car is on fire 着火了", null, Harness.At(0)));
+        Assert.Equal("Calling emergency services (fire)", en.Command.Response);
+        Assert.Equal("en", h.Layer.DriverLang);
+        // No words at all says nothing about the language: the driver's last one stands.
+        Assert.Same(PreCheckResult.Continue, h.Layer.PreCheck("u2", "123", null, Harness.At(1)));
+        Assert.Equal("en", h.Layer.DriverLang);
+        Assert.Same(PreCheckResult.Continue, h.Layer.PreCheck("u3", "播放 Taylor Swift 的 Love Story", null, Harness.At(2)));
+        Assert.Equal("zh", h.Layer.DriverLang);
+    }
+
+    [Fact]
     public void A_negated_phrase_continues_and_is_logged_as_suppressed()
     {
         var h = new Harness();

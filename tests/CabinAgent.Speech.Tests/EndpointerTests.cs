@@ -40,6 +40,32 @@ public class EndpointerTests
         Assert.All(segments, s => Assert.Equal(EndReason.Silence, s.Reason));
     }
 
+    private static int SampleAt(TimeSpan t) => (int)Math.Round(t.TotalMilliseconds * 16);
+
+    [Fact]
+    public void A_break_ends_the_utterance_and_nothing_before_it_reaches_the_next()
+    {
+        // Speech going on when the stream breaks (a lost connection, push-to-talk released), with a partial
+        // 10 ms frame at the break; after it, speech again at once, well within the lead-in padding.
+        var before = Signals.Concat(Signals.Silence(300), Signals.Tone(440, 700, 0.3), Signals.Tone(440, 700, 0.3)[..75]);
+        var after = Signals.Concat(Signals.Tone(880, 600, 0.3), Signals.Silence(1000));
+        var endpointer = new Endpointer();
+
+        Assert.Empty(endpointer.Push(before));
+        var cut = Assert.Single(endpointer.Flush());
+        Assert.Equal(EndReason.EndOfStream, cut.Reason);
+        Assert.Equal(before[SampleAt(cut.SamplesStart)..][..cut.Samples.Length], cut.Samples);
+
+        var segments = endpointer.Push(after).Concat(endpointer.Flush()).ToList();
+        var next = Assert.Single(segments);
+        Assert.Equal(EndReason.Silence, next.Reason);
+        // Positions go on from the break, counting whole frames: the 75 samples of the partial frame are gone.
+        var breakAt = before.Length - 75;
+        Assert.Equal(breakAt, SampleAt(next.SamplesStart));
+        Assert.Equal(breakAt, SampleAt(next.Start));
+        Assert.Equal(after[..next.Samples.Length], next.Samples);
+    }
+
     [Fact]
     public void Tone_bursts_over_steady_cabin_noise_are_found_and_the_noise_alone_is_not()
     {

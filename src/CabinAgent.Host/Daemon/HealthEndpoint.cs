@@ -42,6 +42,8 @@ internal sealed class HealthEndpoint(
             Buckets = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 5000],
         });
 
+    private readonly Dictionary<string, string> _componentStates = new(StringComparer.Ordinal);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var port = options.Value.Port;
@@ -56,10 +58,18 @@ internal sealed class HealthEndpoint(
         {
             BrokerConnected.Set(connection.IsConnected ? 1 : 0);
             OutboxDepth.Set(output.OutboxDepth);
-            foreach (var contributor in contributors)
+            lock (_componentStates)
             {
-                var (component, state, problem) = contributor.Report();
-                ComponentOk.WithLabels(component, state).Set(problem is null ? 1 : 0);
+                foreach (var contributor in contributors)
+                {
+                    var (component, state, problem) = contributor.Report();
+                    // One series per component: a state that changes back and forth (the speech front reconnecting)
+                    // must not leave a stale 0 or 1 behind under its old state label.
+                    if (_componentStates.TryGetValue(component, out var previous) && previous != state)
+                        ComponentOk.RemoveLabelled(component, previous);
+                    _componentStates[component] = state;
+                    ComponentOk.WithLabels(component, state).Set(problem is null ? 1 : 0);
+                }
             }
             foreach (var (name, value) in safety.Layer.Counters.Snapshot())
             {

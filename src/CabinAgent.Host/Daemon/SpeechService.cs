@@ -36,6 +36,7 @@ internal sealed class SpeechService(IServiceProvider services, UtteranceQueue qu
             logger.LogError("{Problem}", status.Problem);
             return;
         }
+        status.Watch(source);
         logger.LogInformation("Listening on {Source}", source.Description);
         try
         {
@@ -62,9 +63,14 @@ internal sealed class SpeechService(IServiceProvider services, UtteranceQueue qu
     }
 }
 
-/// <summary>Whether the speech front is on, off by configuration, or broken; reported on /healthz.</summary>
+/// <summary>
+/// Whether the speech front is on, off by configuration, or broken; reported on /healthz. A source that can lose its
+/// connection (MQTT audio) adds its state: while it reconnects the speech front is degraded, and ok again once back.
+/// </summary>
 internal sealed class SpeechStatus : IHealthContributor
 {
+    private volatile IConnectedAudioSource? _connection;
+
     public SpeechStatus(string? modelPath)
     {
         if (string.IsNullOrWhiteSpace(modelPath))
@@ -88,5 +94,18 @@ internal sealed class SpeechStatus : IHealthContributor
         State = "failed";
     }
 
-    public (string Name, string State, string? Problem) Report() => ("speech", Problem is null ? State : "failed", Problem);
+    /// <summary>Follows the state of the source's connection, when it has one.</summary>
+    public void Watch(IAudioSource source) => _connection = source as IConnectedAudioSource;
+
+    public (string Name, string State, string? Problem) Report()
+    {
+        if (Problem is not null) return ("speech", "failed", Problem);
+        return _connection switch
+        {
+            { ConnectionState: AudioConnectionState.Reconnecting } c =>
+                ("speech", "reconnecting", $"audio source {c.Description}: {c.ConnectionProblem}; transcripts on the bus still work"),
+            { ConnectionState: AudioConnectionState.Connecting } => ("speech", "connecting", null),
+            _ => ("speech", State, null),
+        };
+    }
 }

@@ -101,17 +101,24 @@ public sealed class Endpointer
         return done ?? (IReadOnlyList<SpeechSegment>)[];
     }
 
-    /// <summary>Ends the stream: speech still going on becomes a last utterance.</summary>
+    /// <summary>
+    /// Ends the stream, or breaks it (an empty chunk from a source: push-to-talk released, a connection lost):
+    /// speech still going on becomes a last utterance, and nothing from before the break reaches an utterance
+    /// after it — no lead-in padding, no partial frame (dropped: positions after a break count whole frames),
+    /// no voice hysteresis or high-pass filter state. The noise floor is kept: it is the cabin's, not the speaker's.
+    /// </summary>
     public IReadOnlyList<SpeechSegment> Flush()
     {
-        if (_state != State.InSpeech && !(_state == State.Candidate && _voicedFrames >= MinSpeechFrames))
-        {
-            ResetToIdle();
-            return [];
-        }
-        var segment = Cut(_startFrame, _lastVoicedFrame + 1, EndReason.EndOfStream);
-        ResetToIdle();
-        return [segment];
+        IReadOnlyList<SpeechSegment> done = [];
+        if (_state == State.InSpeech || (_state == State.Candidate && _voicedFrames >= MinSpeechFrames))
+            done = [Cut(_startFrame, _lastVoicedFrame + 1, EndReason.EndOfStream)];
+        _state = State.Idle;
+        _voicedFrames = 0;
+        _audio.Clear();
+        _frameFill = 0;
+        _audioStart = _frameIndex * VoiceActivityDetector.FrameSamples;
+        _vad.BreakStream();
+        return done;
     }
 
     /// <summary>Reads a source to its end (or cancellation) and yields its utterances as they complete.</summary>

@@ -95,6 +95,17 @@ public sealed class VoiceActivityDetector
         return new VadFrame(_inVoice, energy, floor);
     }
 
+    /// <summary>
+    /// The stream breaks here (push-to-talk released, a connection lost): the next frame does not continue the
+    /// last one, so the voice hysteresis and the high-pass filter's memory are cleared. The noise floor is kept.
+    /// </summary>
+    public void BreakStream()
+    {
+        _inVoice = false;
+        if (_highPass is not null)
+            foreach (var section in _highPass) section.Reset();
+    }
+
     public void Reset()
     {
         _windowCount = 0;

@@ -39,7 +39,7 @@ public sealed class AudioInputOptions
 /// The cockpit audio front-end publishes raw little-endian signed 16-bit PCM chunks, at
 /// <see cref="AudioInputOptions.SampleRate"/> and <see cref="AudioInputOptions.Channels"/>
 /// (interleaved), on <see cref="Topic"/>. Chunks must hold whole frames; any length is fine
-/// (20-100 ms is usual). An empty payload marks the end of the stream (push-to-talk released).
+/// (20-100 ms is usual). An empty payload marks the end of an utterance (push-to-talk released).
 /// </summary>
 public sealed class MqttAudioOptions
 {
@@ -54,6 +54,14 @@ public sealed class MqttAudioOptions
     /// <summary>Chunks buffered while recognition is busy; older ones are dropped beyond this (and logged).</summary>
     public int MaxQueuedChunks { get; set; } = 1000;
 
+    /// <summary>First delay before reconnecting after the broker went away; doubles up to <see cref="MaxReconnectDelayMs"/>.</summary>
+    public int ReconnectDelayMs { get; set; } = 500;
+
+    public int MaxReconnectDelayMs { get; set; } = 10_000;
+
+    /// <summary>One connection attempt.</summary>
+    public int ConnectTimeoutMs { get; set; } = 5_000;
+
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Host)) throw new ArgumentException("Input:Mqtt:Host must be set");
@@ -61,5 +69,8 @@ public sealed class MqttAudioOptions
         if (string.IsNullOrWhiteSpace(Topic) || Topic.Contains('#') || Topic.Contains('+'))
             throw new ArgumentException("Input:Mqtt:Topic must be one topic, without wildcards");
         if (MaxQueuedChunks < 10) throw new ArgumentException("Input:Mqtt:MaxQueuedChunks must be at least 10");
+        if (ReconnectDelayMs < 10) throw new ArgumentException("Input:Mqtt:ReconnectDelayMs must be at least 10");
+        if (MaxReconnectDelayMs < ReconnectDelayMs) throw new ArgumentException("Input:Mqtt:MaxReconnectDelayMs must be at least ReconnectDelayMs");
+        if (ConnectTimeoutMs < 100) throw new ArgumentException("Input:Mqtt:ConnectTimeoutMs must be at least 100");
     }
 }

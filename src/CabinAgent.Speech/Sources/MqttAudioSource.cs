@@ -1,5 +1,6 @@
 using CabinAgent.Speech.Audio;
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -15,25 +16,62 @@ namespace CabinAgent.Speech.Sources;
 /// released) and is passed on as an empty chunk, which makes the endpointer cut at once. Chunks
 /// arriving faster than they are consumed queue up to a bound; beyond it the oldest are dropped
 /// and counted in the log rather than letting memory grow.
+/// <para>The first connection must succeed (else <see cref="AudioSourceException"/>). After that the source
+/// survives the broker going away: it reconnects with a bounded backoff (<see cref="MqttAudioOptions.ReconnectDelayMs"/>
+/// doubling up to <see cref="MqttAudioOptions.MaxReconnectDelayMs"/>, as the agent's own connection does) and
+/// subscribes again. Audio published while it is disconnected is not received. Every chunk is tagged with the
+/// connection it came on, and the first chunk from another connection — or the loss itself, whichever the reader
+/// sees first — is preceded by an empty chunk when audio was under way, so an utterance cut by the loss ends there
+/// and is never glued to audio after the reconnect.</para>
 /// </summary>
-public sealed class MqttAudioSource(AudioInputOptions options, ILogger? logger = null) : IAudioSource
+public sealed class MqttAudioSource(AudioInputOptions options, ILogger? logger = null) : IConnectedAudioSource
 {
-    private readonly ILogger _logger = logger ?? NullLogger.Instance;
-    private IMqttClient? _client;
-    private long _dropped;
-    private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>A chunk and the connection it came on; a null payload says that connection was lost.</summary>
+    private readonly record struct Item(int Connection, byte[]? Payload);
 
-    /// <summary>Completes once the subscription is in place (readiness for the daemon, ordering for tests).</summary>
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+    private readonly MqttClientFactory _factory = new();
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly SemaphoreSlim _connectLock = new(1, 1);
+    private readonly Lock _stopLock = new();
+    private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IMqttClient? _client;
+    private Channel<Item>? _queue;
+    private Task? _keepConnected;
+    private Task? _stopping;
+    private int _started;
+    private int _connection;      // connections made so far; the current one's number tags its chunks
+    private int _lostConnection;  // the last connection whose loss was handled
+    private int _disconnects;
+    private int _reconnects;
+    private long _dropped;
+    private long _lostAt;
+    private volatile AudioConnectionState _state = AudioConnectionState.Connecting;
+    private volatile string? _problem = "not connected yet";
+
+    /// <summary>Completes once the first subscription is in place (readiness for the daemon, ordering for tests).</summary>
     public Task Subscribed => _subscribed.Task;
 
     public string Description => $"mqtt:{options.Mqtt.Topic}@{options.Mqtt.Host}:{options.Mqtt.Port}";
 
     public long DroppedChunks => Interlocked.Read(ref _dropped);
 
+    /// <summary>Connections lost since the start.</summary>
+    public int Disconnects => Volatile.Read(ref _disconnects);
+
+    /// <summary>Connections made again after a loss, each with the subscription restored.</summary>
+    public int Reconnects => Volatile.Read(ref _reconnects);
+
+    public AudioConnectionState ConnectionState => _state;
+
+    public string? ConnectionProblem => _problem;
+
     public async IAsyncEnumerable<ReadOnlyMemory<float>> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+            throw new InvalidOperationException("an MqttAudioSource is read once");
         var mqtt = options.Mqtt;
-        var queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(mqtt.MaxQueuedChunks)
+        var queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(mqtt.MaxQueuedChunks)
         {
             FullMode = BoundedChannelFullMode.DropOldest,
             SingleReader = true,
@@ -42,60 +80,194 @@ public sealed class MqttAudioSource(AudioInputOptions options, ILogger? logger =
             if (Interlocked.Increment(ref _dropped) % 100 == 1)
                 _logger.LogWarning("MQTT audio: consumer is behind, dropped {Count} chunks so far", Interlocked.Read(ref _dropped));
         });
+        _queue = queue;
 
-        var factory = new MqttClientFactory();
-        _client = factory.CreateMqttClient();
+        _client = _factory.CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += e =>
         {
             if (e.ApplicationMessage.Topic == mqtt.Topic)
-                queue.Writer.TryWrite(e.ApplicationMessage.Payload.ToArray());
+                queue.Writer.TryWrite(new Item(Volatile.Read(ref _connection), e.ApplicationMessage.Payload.ToArray()));
             return Task.CompletedTask;
         };
         _client.DisconnectedAsync += e =>
         {
-            // Without the broker there is no audio: end the stream with the reason, the host decides to restart.
-            if (e.ClientWasConnected)
-                queue.Writer.TryComplete(new AudioSourceException($"MQTT audio: disconnected from {mqtt.Host}:{mqtt.Port} ({e.Reason})"));
+            // Our own disconnect, or a connection attempt that failed (the reconnect loop handles those).
+            if (!_lifetime.IsCancellationRequested && e.ClientWasConnected)
+                OnConnectionLost(Volatile.Read(ref _connection), e.Reason.ToString());
             return Task.CompletedTask;
         };
-        var clientOptions = new MqttClientOptionsBuilder()
-            .WithTcpServer(mqtt.Host, mqtt.Port)
-            .WithClientId(mqtt.ClientId)
-            .WithCleanSession()
-            .Build();
         try
         {
-            await _client.ConnectAsync(clientOptions, cancellationToken).ConfigureAwait(false);
-            await _client.SubscribeAsync(
-                factory.CreateSubscribeOptionsBuilder().WithTopicFilter(mqtt.Topic, MqttQualityOfServiceLevel.AtMostOnce).Build(),
-                cancellationToken).ConfigureAwait(false);
+            await ConnectAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            _state = AudioConnectionState.Closed;
+            _problem = $"cannot subscribe to {mqtt.Topic} on {mqtt.Host}:{mqtt.Port}: {e.Message}";
             _subscribed.TrySetException(e);
-            throw new AudioSourceException($"MQTT audio: cannot subscribe to {mqtt.Topic} on {mqtt.Host}:{mqtt.Port}: {e.Message}", e);
+            await StopAsync().ConfigureAwait(false);
+            throw new AudioSourceException($"MQTT audio: {_problem}", e);
         }
         _subscribed.TrySetResult();
         _logger.LogInformation("MQTT audio: listening on {Topic} ({Rate} Hz, {Channels} ch, s16le)", mqtt.Topic, options.SampleRate, options.Channels);
+        _keepConnected = Task.Run(() => KeepConnectedAsync(_lifetime.Token), CancellationToken.None);
 
-        var decoder = new Pcm16Decoder(options.SampleRate, options.Channels);
-        await foreach (var payload in queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        try
         {
-            if (payload.Length == 0)
+            var decoder = new Pcm16Decoder(options.SampleRate, options.Channels);
+            var connection = Volatile.Read(ref _connection);
+            var underWay = false; // audio passed on since the last empty chunk
+            await foreach (var item in queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                var tail = decoder.Flush();
-                if (tail.Length > 0) yield return tail;
-                decoder = new Pcm16Decoder(options.SampleRate, options.Channels);
-                yield return ReadOnlyMemory<float>.Empty; // end of utterance
-                continue;
+                if (item.Payload is null || item.Connection != connection)
+                {
+                    // The connection the audio so far came on is gone: what was under way ends here.
+                    if (underWay)
+                    {
+                        var tail = decoder.Flush();
+                        if (tail.Length > 0) yield return tail;
+                        yield return ReadOnlyMemory<float>.Empty;
+                        underWay = false;
+                    }
+                    decoder = new Pcm16Decoder(options.SampleRate, options.Channels);
+                    connection = item.Payload is null ? -1 : item.Connection;
+                    if (item.Payload is null) continue;
+                }
+                if (item.Payload.Length == 0)
+                {
+                    var tail = decoder.Flush();
+                    if (tail.Length > 0) yield return tail;
+                    decoder = new Pcm16Decoder(options.SampleRate, options.Channels);
+                    yield return ReadOnlyMemory<float>.Empty; // end of utterance
+                    underWay = false;
+                    continue;
+                }
+                var samples = decoder.Decode(item.Payload);
+                if (samples.Length > 0)
+                {
+                    underWay = true;
+                    yield return samples;
+                }
             }
-            var samples = decoder.Decode(payload);
-            if (samples.Length > 0) yield return samples;
+        }
+        finally
+        {
+            await StopAsync().ConfigureAwait(false);
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Connects and subscribes, unless already connected. A new connection gets the next number.</summary>
+    private async Task ConnectAsync(CancellationToken ct)
     {
+        var mqtt = options.Mqtt;
+        await _connectLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_client!.IsConnected) return;
+            var clientOptions = new MqttClientOptionsBuilder()
+                .WithTcpServer(mqtt.Host, mqtt.Port)
+                .WithClientId(mqtt.ClientId)
+                .WithCleanSession()
+                .WithTimeout(TimeSpan.FromMilliseconds(mqtt.ConnectTimeoutMs))
+                .Build();
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                timeout.CancelAfter(mqtt.ConnectTimeoutMs);
+                await _client.ConnectAsync(clientOptions, timeout.Token).ConfigureAwait(false);
+            }
+            // Before subscribing: every chunk from here on is tagged with the new connection.
+            Interlocked.Increment(ref _connection);
+            try
+            {
+                await _client.SubscribeAsync(
+                    _factory.CreateSubscribeOptionsBuilder().WithTopicFilter(mqtt.Topic, MqttQualityOfServiceLevel.AtMostOnce).Build(),
+                    ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Connected but not subscribed would be a silent microphone: drop the connection and try again.
+                try { await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), CancellationToken.None).ConfigureAwait(false); }
+                catch (Exception e) { _logger.LogDebug(e, "MQTT audio: disconnect after a failed subscribe failed"); }
+                throw;
+            }
+            _state = AudioConnectionState.Connected;
+            _problem = null;
+        }
+        finally
+        {
+            _connectLock.Release();
+        }
+    }
+
+    /// <summary>Marks a connection lost, once: counts it, logs it, tells the reader.</summary>
+    private void OnConnectionLost(int connection, string reason)
+    {
+        if (Interlocked.Exchange(ref _lostConnection, connection) == connection) return;
+        var mqtt = options.Mqtt;
+        Interlocked.Increment(ref _disconnects);
+        Interlocked.Exchange(ref _lostAt, Stopwatch.GetTimestamp());
+        _problem = $"disconnected from {mqtt.Host}:{mqtt.Port} ({reason}); reconnecting";
+        _state = AudioConnectionState.Reconnecting;
+        _queue?.Writer.TryWrite(new Item(connection, null));
+        _logger.LogWarning("MQTT audio: disconnected from {Host}:{Port} ({Reason}); reconnecting. The utterance in progress ends here; audio is not received until the connection is back",
+            mqtt.Host, mqtt.Port, reason);
+    }
+
+    private async Task KeepConnectedAsync(CancellationToken ct)
+    {
+        var mqtt = options.Mqtt;
+        var delay = mqtt.ReconnectDelayMs;
+        var attempts = 0;
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(attempts == 0 ? mqtt.ReconnectDelayMs : delay, ct).ConfigureAwait(false);
+                if (_client!.IsConnected) continue;
+                // Normally the client's event has said so already; this catches a loss it did not report.
+                OnConnectionLost(Volatile.Read(ref _connection), "connection lost");
+                attempts++;
+                await ConnectAsync(ct).ConfigureAwait(false);
+                Interlocked.Increment(ref _reconnects);
+                var down = Stopwatch.GetElapsedTime(Interlocked.Read(ref _lostAt));
+                _logger.LogInformation("MQTT audio: reconnected to {Host}:{Port} after {Attempts} attempt(s), {Seconds:F1} s without audio; listening on {Topic} again",
+                    mqtt.Host, mqtt.Port, attempts, down.TotalSeconds, mqtt.Topic);
+                attempts = 0;
+                delay = mqtt.ReconnectDelayMs;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // Logged once at the loss and once at the reconnect; the attempts in between only at debug level.
+                _problem = $"disconnected from {mqtt.Host}:{mqtt.Port}; reconnecting (attempt {attempts}: {e.Message})";
+                _logger.LogDebug("MQTT audio: reconnect attempt {Attempt} failed ({Error}); next in {Delay} ms", attempts, e.Message, delay);
+                delay = Math.Min(delay * 2, mqtt.MaxReconnectDelayMs);
+            }
+        }
+    }
+
+    private Task StopAsync()
+    {
+        lock (_stopLock)
+            return _stopping ??= StopOnceAsync();
+    }
+
+    private async Task StopOnceAsync()
+    {
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        if (_keepConnected is not null)
+        {
+            try { await _keepConnected.ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+        }
+        if (_state != AudioConnectionState.Closed)
+        {
+            _state = AudioConnectionState.Closed;
+            _problem = "stopped";
+        }
         if (_client is null) return;
         try
         {
@@ -106,6 +278,13 @@ public sealed class MqttAudioSource(AudioInputOptions options, ILogger? logger =
         {
             _logger.LogDebug(e, "MQTT audio: disconnect failed");
         }
-        _client.Dispose();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _client?.Dispose();
+        _connectLock.Dispose();
+        _lifetime.Dispose();
     }
 }

@@ -321,7 +321,7 @@ internal static class IntentLoader
         {
             var w = word.Trim().ToLowerInvariant();
             if (w.Length == 0) continue;
-            if (TextNormalizer.IsCjk(w[0]))
+            if (LanguageDetector.IsCjk(w[0]))
             {
                 folded = folded.Replace(w, "", StringComparison.Ordinal);
             }
@@ -338,7 +338,7 @@ internal static class IntentLoader
     internal static bool LiteralCharsOk(string text)
     {
         foreach (var c in text)
-            if (!(char.IsLetterOrDigit(c) || TextNormalizer.IsCjk(c) || c is ' ' or '\'' or '-' or '%' or '&' or '.'))
+            if (!(char.IsLetterOrDigit(c) || LanguageDetector.IsCjk(c) || c is ' ' or '\'' or '-' or '%' or '&' or '.'))
                 return false;
         return true;
     }

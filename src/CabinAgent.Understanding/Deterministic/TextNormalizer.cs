@@ -1,3 +1,5 @@
+using CabinAgent.Actions;
+
 namespace CabinAgent.Understanding.Deterministic;
 
 /// <summary>
@@ -56,16 +58,13 @@ public sealed class TextNormalizer
         {
             var w = word.Trim().ToLowerInvariant();
             if (w.Length == 0) continue;
-            if (IsCjk(w[0])) cjk.Add(w);
+            if (LanguageDetector.IsCjk(w[0])) cjk.Add(w);
             else _latinSkipWords.Add(w);
         }
         // Longest first so that a longer skip word wins over its prefix.
         cjk.Sort((a, b) => b.Length.CompareTo(a.Length));
         _cjkSkipWords = cjk.ToArray();
     }
-
-    public static bool IsCjk(char c) =>
-        c is >= '\u4E00' and <= '\u9FFF' or >= '\u3400' and <= '\u4DBF' or '\u3007' or >= '\uF900' and <= '\uFAFF';
 
     public static bool IsAsciiAlnum(char c) => c is >= 'a' and <= 'z' or >= '0' and <= '9';
 
@@ -96,7 +95,7 @@ public sealed class TextNormalizer
             {
                 var prev = w > 0 ? chars[w - 1] : '\0';
                 var next = r + 1 < count ? chars[r + 1] : '\0';
-                if (prev == '\0' || next == '\0' || IsCjk(prev) || IsCjk(next)) continue;
+                if (prev == '\0' || next == '\0' || LanguageDetector.IsCjk(prev) || LanguageDetector.IsCjk(next)) continue;
             }
             chars[w] = c;
             index[w] = index[r];
@@ -118,7 +117,7 @@ public sealed class TextNormalizer
         while (r < count)
         {
             var c = chars[r];
-            if (IsCjk(c))
+            if (LanguageDetector.IsCjk(c))
             {
                 var skipped = false;
                 foreach (var word in _cjkSkipWords)
@@ -158,7 +157,7 @@ public sealed class TextNormalizer
             {
                 var prev = k > 0 ? chars[k - 1] : '\0';
                 var next = i + 1 < w ? chars[i + 1] : '\0';
-                if (prev is '\0' or ' ' || next == '\0' || IsCjk(prev) || IsCjk(next)) continue;
+                if (prev is '\0' or ' ' || next == '\0' || LanguageDetector.IsCjk(prev) || LanguageDetector.IsCjk(next)) continue;
             }
             chars[k] = chars[i];
             index[k] = index[i];
@@ -187,7 +186,7 @@ public sealed class TextNormalizer
     private static bool Keep(string s, int i, char c)
     {
         if (c == ' ') return true;
-        if (IsCjk(c) || char.IsLetterOrDigit(c)) return true;
+        if (LanguageDetector.IsCjk(c) || char.IsLetterOrDigit(c)) return true;
         switch (c)
         {
             case '%' or '&':
