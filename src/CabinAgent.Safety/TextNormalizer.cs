@@ -6,7 +6,8 @@ namespace CabinAgent.Safety;
 
 /// <summary>
 /// Puts a transcript into the one form the phrase rules are written against: NFKC (full-width → half-width),
-/// lower case, traditional → simplified for the configured characters, apostrophes removed (<c>don't</c> → <c>dont</c>),
+/// lower case, traditional → simplified for the configured characters, the ideographic zero 〇 → 零 (ASR writes
+/// <c>一一〇</c> as often as <c>一一零</c>, and 〇 is neither a letter nor a digit), apostrophes removed (<c>don't</c> → <c>dont</c>),
 /// every other punctuation mark or symbol → a space, spaces collapsed, and spaces dropped next to Chinese
 /// characters and between digits (ASR writes <c>救 命</c>, <c>9 1 1</c>).
 /// </summary>
@@ -28,6 +29,7 @@ public sealed class TextNormalizer
         {
             var c = char.ToLowerInvariant(raw);
             if (_simplified.TryGetValue(c, out var s)) c = s;
+            if (c == '〇') c = '零';
             if (c is '\'' or '’' or '‘' or '`') continue;
             var cat = CharUnicodeInfo.GetUnicodeCategory(c);
             var keep = char.IsLetterOrDigit(c) || cat is UnicodeCategory.NonSpacingMark;
