@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using CabinAgent.Messaging;
 using CabinAgent.Speech.Audio;
 using CabinAgent.Speech.Sources;
+using Microsoft.Extensions.Logging;
 using MQTTnet;
 
 namespace CabinAgent.Speech.Tests;
@@ -179,13 +180,40 @@ public class SourceTests
     }
 
     [Fact]
-    public async Task An_unreachable_broker_is_a_clear_error()
+    public async Task A_broker_that_is_not_up_yet_is_waited_for_then_audio_flows()
     {
         var port = EmbeddedBroker.FreeLoopbackPort();
-        var options = new AudioInputOptions { Kind = "mqtt", Mqtt = new MqttAudioOptions { Port = port } };
-        await using var source = new MqttAudioSource(options);
-        var error = await Assert.ThrowsAsync<AudioSourceException>(() => SegmentsOf(source));
-        Assert.StartsWith($"MQTT audio: cannot subscribe to vehicle/dev/audio/in on 127.0.0.1:{port}:", error.Message);
+        var options = new AudioInputOptions
+        {
+            Kind = "mqtt",
+            Mqtt = new MqttAudioOptions { Port = port, Topic = "vehicle/test/audio/in", ReconnectDelayMs = 100, MaxReconnectDelayMs = 200 },
+        };
+        var logs = new ListLogger();
+        await using var source = new MqttAudioSource(options, logs);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var reader = source.ReadAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        var first = reader.MoveNextAsync().AsTask();
+
+        // Nobody answers: the source waits, says why, and has not failed.
+        while (source.ConnectionProblem is null) await Task.Delay(20, cts.Token);
+        Assert.Equal(AudioConnectionState.Connecting, source.ConnectionState);
+        Assert.StartsWith($"cannot reach 127.0.0.1:{port} to subscribe to vehicle/test/audio/in", source.ConnectionProblem);
+        Assert.False(first.IsCompleted);
+
+        await using var broker = await EmbeddedBroker.StartAsync(port);
+        await source.Subscribed.WaitAsync(cts.Token);
+        Assert.Equal((AudioConnectionState.Connected, null, 0, 0), (source.ConnectionState, source.ConnectionProblem, source.Disconnects, source.Reconnects));
+
+        using var publisher = new MqttClientFactory().CreateMqttClient();
+        await publisher.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("front-end").Build(), cts.Token);
+        var audio = Signals.Tone(440, 100, 0.3);
+        await publisher.PublishBinaryAsync("vehicle/test/audio/in", Pcm16(audio), cancellationToken: cts.Token);
+        Assert.True(await first);
+        Assert.Equal(audio.Length, reader.Current.Length);
+        await reader.DisposeAsync();
+
+        Assert.Single(logs.Lines, l => l.StartsWith("Warning MQTT audio: cannot reach", StringComparison.Ordinal));
+        Assert.Single(logs.Lines, l => l.StartsWith("Information MQTT audio: listening on vehicle/test/audio/in", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -196,5 +224,21 @@ public class SourceTests
         var options = new AudioInputOptions { Kind = kind, SampleRate = kind == "raw" ? 100 : 16_000 };
         var error = Assert.Throws<ArgumentException>(() => AudioSources.Create(options));
         Assert.Equal(message, error.Message);
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        private readonly List<string> _lines = [];
+
+        public IReadOnlyList<string> Lines { get { lock (_lines) return [.. _lines]; } }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_lines) _lines.Add($"{logLevel} {formatter(state, exception)}");
+        }
     }
 }

@@ -104,6 +104,8 @@ internal sealed class SpeechStatus : IHealthContributor
         {
             { ConnectionState: AudioConnectionState.Reconnecting } c =>
                 ("speech", "reconnecting", $"audio source {c.Description}: {c.ConnectionProblem}; transcripts on the bus still work"),
+            { ConnectionState: AudioConnectionState.Connecting, ConnectionProblem: { } problem } c =>
+                ("speech", "connecting", $"audio source {c.Description}: {problem}; transcripts on the bus still work"),
             { ConnectionState: AudioConnectionState.Connecting } => ("speech", "connecting", null),
             _ => ("speech", State, null),
         };

@@ -2,7 +2,7 @@ namespace CabinAgent.Speech.Audio;
 
 public enum AudioConnectionState
 {
-    /// <summary>The first connection is being made.</summary>
+    /// <summary>The first connection is being made; retried with backoff while the broker does not answer (then <c>ConnectionProblem</c> says why).</summary>
     Connecting,
 
     /// <summary>Connected and subscribed: audio arrives.</summary>
@@ -11,7 +11,7 @@ public enum AudioConnectionState
     /// <summary>The connection was lost; it is being made again with backoff. No audio arrives meanwhile.</summary>
     Reconnecting,
 
-    /// <summary>Stopped (the read ended or the source was disposed), or the first connection failed.</summary>
+    /// <summary>Stopped: the read ended or the source was disposed.</summary>
     Closed,
 }
 

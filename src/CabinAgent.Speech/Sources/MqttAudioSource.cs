@@ -16,7 +16,8 @@ namespace CabinAgent.Speech.Sources;
 /// released) and is passed on as an empty chunk, which makes the endpointer cut at once. Chunks
 /// arriving faster than they are consumed queue up to a bound; beyond it the oldest are dropped
 /// and counted in the log rather than letting memory grow.
-/// <para>The first connection must succeed (else <see cref="AudioSourceException"/>). After that the source
+/// <para>A broker that is not up yet (the audio front-end may boot after the agent) is waited for: the first
+/// connection is retried with the same backoff, the state says so, and one warning is logged. After that the source
 /// survives the broker going away: it reconnects with a bounded backoff (<see cref="MqttAudioOptions.ReconnectDelayMs"/>
 /// doubling up to <see cref="MqttAudioOptions.MaxReconnectDelayMs"/>, as the agent's own connection does) and
 /// subscribes again. Audio published while it is disconnected is not received. Every chunk is tagged with the
@@ -47,7 +48,7 @@ public sealed class MqttAudioSource(AudioInputOptions options, ILogger? logger =
     private long _dropped;
     private long _lostAt;
     private volatile AudioConnectionState _state = AudioConnectionState.Connecting;
-    private volatile string? _problem = "not connected yet";
+    private volatile string? _problem; // null until something is wrong
 
     /// <summary>Completes once the first subscription is in place (readiness for the daemon, ordering for tests).</summary>
     public Task Subscribed => _subscribed.Task;
@@ -99,17 +100,15 @@ public sealed class MqttAudioSource(AudioInputOptions options, ILogger? logger =
         try
         {
             await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            OnFirstSubscription(attempts: 1);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            _state = AudioConnectionState.Closed;
-            _problem = $"cannot subscribe to {mqtt.Topic} on {mqtt.Host}:{mqtt.Port}: {e.Message}";
-            _subscribed.TrySetException(e);
-            await StopAsync().ConfigureAwait(false);
-            throw new AudioSourceException($"MQTT audio: {_problem}", e);
+            // Not up yet: keep trying in the background, as after a loss; the reader waits on the queue meanwhile.
+            _problem = $"cannot reach {mqtt.Host}:{mqtt.Port} to subscribe to {mqtt.Topic} ({e.Message}); retrying";
+            _logger.LogWarning("MQTT audio: cannot reach {Host}:{Port} to subscribe to {Topic} ({Error}); retrying. No audio until it answers",
+                mqtt.Host, mqtt.Port, mqtt.Topic, e.Message);
         }
-        _subscribed.TrySetResult();
-        _logger.LogInformation("MQTT audio: listening on {Topic} ({Rate} Hz, {Channels} ch, s16le)", mqtt.Topic, options.SampleRate, options.Channels);
         _keepConnected = Task.Run(() => KeepConnectedAsync(_lifetime.Token), CancellationToken.None);
 
         try
@@ -199,6 +198,14 @@ public sealed class MqttAudioSource(AudioInputOptions options, ILogger? logger =
         }
     }
 
+    private void OnFirstSubscription(int attempts)
+    {
+        var mqtt = options.Mqtt;
+        _subscribed.TrySetResult();
+        _logger.LogInformation("MQTT audio: listening on {Topic} at {Host}:{Port} ({Rate} Hz, {Channels} ch, s16le){Attempts}",
+            mqtt.Topic, mqtt.Host, mqtt.Port, options.SampleRate, options.Channels, attempts > 1 ? $" after {attempts} attempts" : "");
+    }
+
     /// <summary>Marks a connection lost, once: counts it, logs it, tells the reader.</summary>
     private void OnConnectionLost(int connection, string reason)
     {
@@ -228,6 +235,14 @@ public sealed class MqttAudioSource(AudioInputOptions options, ILogger? logger =
                 OnConnectionLost(Volatile.Read(ref _connection), "connection lost");
                 attempts++;
                 await ConnectAsync(ct).ConfigureAwait(false);
+                if (!_subscribed.Task.IsCompleted)
+                {
+                    // The first connection (the broker was not up at start): not a reconnect.
+                    OnFirstSubscription(attempts + 1);
+                    attempts = 0;
+                    delay = mqtt.ReconnectDelayMs;
+                    continue;
+                }
                 Interlocked.Increment(ref _reconnects);
                 var down = Stopwatch.GetElapsedTime(Interlocked.Read(ref _lostAt));
                 _logger.LogInformation("MQTT audio: reconnected to {Host}:{Port} after {Attempts} attempt(s), {Seconds:F1} s without audio; listening on {Topic} again",
@@ -242,7 +257,9 @@ public sealed class MqttAudioSource(AudioInputOptions options, ILogger? logger =
             catch (Exception e)
             {
                 // Logged once at the loss and once at the reconnect; the attempts in between only at debug level.
-                _problem = $"disconnected from {mqtt.Host}:{mqtt.Port}; reconnecting (attempt {attempts}: {e.Message})";
+                _problem = _subscribed.Task.IsCompleted
+                    ? $"disconnected from {mqtt.Host}:{mqtt.Port}; reconnecting (attempt {attempts}: {e.Message})"
+                    : $"cannot reach {mqtt.Host}:{mqtt.Port} to subscribe to {mqtt.Topic}; retrying (attempt {attempts + 1}: {e.Message})";
                 _logger.LogDebug("MQTT audio: reconnect attempt {Attempt} failed ({Error}); next in {Delay} ms", attempts, e.Message, delay);
                 delay = Math.Min(delay * 2, mqtt.MaxReconnectDelayMs);
             }
