@@ -27,9 +27,13 @@ public static class LlmCommands
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
         var rounds = new Option<int>("--rounds") { Description = "Repetitions of each measurement", DefaultValueFactory = _ => 3 };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = half the cores)", DefaultValueFactory = _ => 0 };
+        var node = new Option<bool>("--node-llama-cpp")
+        {
+            Description = "Also run the same utterances through node-llama-cpp 3.22.1's JSON-schema grammar (installed into the cache with npm when missing) and print the ratio",
+        };
         var command = new Command("llm", "LLM tier: prompt/decode speed, binding vs direct C API, constrained vs unconstrained, per-utterance latency")
         {
-            model, json, rounds, threads,
+            model, json, rounds, threads, node,
         };
         command.SetAction(parse =>
         {
@@ -46,7 +50,18 @@ public static class LlmCommands
                 var catalog = ActionCatalog.Load(new AgentOptions().ResolveConfigPath("actions.json"));
                 var result = LlmBenchmark.Run(new LlmBenchmark.Settings(path, catalog, r, Threads: parse.GetValue(threads)),
                     logs.CreateLogger("bench"), Console.Error);
-                Console.WriteLine(parse.GetValue(json) ? result.ToJsonString(new JsonSerializerOptions { WriteIndented = false }) : LlmBenchmark.ToText(result));
+                var text = LlmBenchmark.ToText(result);
+                if (parse.GetValue(node))
+                {
+                    var reference = NodeLlamaCppReference.Run(path, catalog, r, result["threads"]!.GetValue<int>(), Console.Error);
+                    var ours = result["latency_ms_cached_prompt"]!["p50"]!.GetValue<double>();
+                    var theirs = reference["p50_ms"]!.GetValue<double>();
+                    result["node_llama_cpp"] = reference;
+                    result["node_llama_cpp_p50_vs_ours"] = Math.Round(theirs / ours, 2);
+                    text += Environment.NewLine + string.Create(CultureInfo.InvariantCulture,
+                        $"node-llama-cpp {reference["version"]}        p50 {theirs:F1} ms, p95 {reference["p95_ms"]!.GetValue<double>():F1} ms per utterance, {reference["ms_per_output_token"]!.GetValue<double>():F2} ms per output token, {reference["complete_json"]}/{reference["utterances"]} complete JSON; ours is {theirs / ours:F1}x faster at p50 (target >= 5x)");
+                }
+                Console.WriteLine(parse.GetValue(json) ? result.ToJsonString(new JsonSerializerOptions { WriteIndented = false }) : text);
                 return CliSupport.ExitOk;
             });
         });
