@@ -80,7 +80,9 @@ internal sealed class SpeechStatus : IHealthContributor
         else
         {
             Enabled = true;
-            State = "listening";
+            // "listening" only once the source exists (Watch): before that there is nothing to listen with, and a
+            // connected source would otherwise show as listening before its first connection.
+            State = "starting";
         }
     }
 
@@ -95,7 +97,11 @@ internal sealed class SpeechStatus : IHealthContributor
     }
 
     /// <summary>Follows the state of the source's connection, when it has one.</summary>
-    public void Watch(IAudioSource source) => _connection = source as IConnectedAudioSource;
+    public void Watch(IAudioSource source)
+    {
+        _connection = source as IConnectedAudioSource;
+        State = "listening";
+    }
 
     public (string Name, string State, string? Problem) Report()
     {
