@@ -147,6 +147,8 @@ public static class NumberParser
         var halfAtEnd = sep < 0 && s.EndsWith('半');
         var wholePart = sep >= 0 ? s[..sep] : halfAtEnd ? s[..^1] : s;
         if (!TryChineseInteger(wholePart, out var whole)) return false;
+        // 一半 is "half" (a share, as in 开一半), never one and a half: that is 一个半 or 一点五.
+        if (halfAtEnd && wholePart == "一") return false;
         value = whole;
         if (halfAtEnd) value += 0.5;
         if (sep < 0) return true;
