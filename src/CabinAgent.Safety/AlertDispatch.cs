@@ -60,19 +60,27 @@ public sealed class LatencyBudgets(SafetyOptions options, SafetyCounters counter
 /// </summary>
 public sealed class ChannelAlertDispatcher : IAlertOutbox
 {
-    private readonly Channel<object> _channel;
+    /// <summary>An alert or notice, with when it was posted and how late it already was then.</summary>
+    private readonly record struct Posted(object Item, long PostedAt, TimeSpan LagAtPost);
+
+    private readonly Channel<Posted> _channel;
     private readonly IAlertSink _sink;
     private readonly LatencyBudgets _budgets;
     private readonly SafetyCounters _counters;
     private readonly TimeProvider _clock;
+    private readonly TimeProvider _latencyClock;
     private readonly ILogger _log;
     private readonly DispatchOptions _options;
 
+    /// <param name="clock">The rules' clock, which <see cref="SafetyAlert.TriggeredAt"/> is on.</param>
+    /// <param name="latencyClock">The clock the wait between posting and delivery is measured on; by default
+    /// <paramref name="clock"/>. A replay passes the system clock: its trace time jumps ahead with the next lines while an
+    /// alert waits for the sink, and that jump is not latency.</param>
     public ChannelAlertDispatcher(IAlertSink sink, SafetyOptions options, LatencyBudgets budgets, SafetyCounters counters,
-        TimeProvider clock, ILogger log)
+        TimeProvider clock, ILogger log, TimeProvider? latencyClock = null)
     {
         _options = options.Dispatch;
-        _channel = Channel.CreateBounded<object>(new BoundedChannelOptions(_options.QueueCapacity)
+        _channel = Channel.CreateBounded<Posted>(new BoundedChannelOptions(_options.QueueCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait, // TryWrite then returns false instead of waiting or dropping
             SingleReader = true,
@@ -81,12 +89,14 @@ public sealed class ChannelAlertDispatcher : IAlertOutbox
         _budgets = budgets;
         _counters = counters;
         _clock = clock;
+        _latencyClock = latencyClock ?? clock;
         _log = log;
     }
 
-    public bool TryPost(SafetyAlert alert) => _channel.Writer.TryWrite(alert);
+    public bool TryPost(SafetyAlert alert) =>
+        _channel.Writer.TryWrite(new Posted(alert, _latencyClock.GetTimestamp(), _clock.GetUtcNow() - alert.TriggeredAt));
 
-    public bool TryPost(SpokenNotice notice) => _channel.Writer.TryWrite(notice);
+    public bool TryPost(SpokenNotice notice) => _channel.Writer.TryWrite(new Posted(notice, _latencyClock.GetTimestamp(), TimeSpan.Zero));
 
     /// <summary>Items waiting for the sink.</summary>
     public int Pending => _channel.Reader.Count;
@@ -98,8 +108,9 @@ public sealed class ChannelAlertDispatcher : IAlertOutbox
             await DeliverAsync(item, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task DeliverAsync(object item, CancellationToken ct)
+    private async Task DeliverAsync(Posted posted, CancellationToken ct)
     {
+        var item = posted.Item;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -108,7 +119,8 @@ public sealed class ChannelAlertDispatcher : IAlertOutbox
                 {
                     await _sink.PublishAlertAsync(alert, ct).ConfigureAwait(false);
                     _counters.Increment(CounterNames.AlertsPublished);
-                    _budgets.Record(alert.Kind, _clock.GetUtcNow() - alert.TriggeredAt);
+                    // Due → posted on the rules' clock, then posted → published on the latency clock.
+                    _budgets.Record(alert.Kind, posted.LagAtPost + _latencyClock.GetElapsedTime(posted.PostedAt));
                 }
                 else if (item is SpokenNotice notice)
                 {

@@ -19,8 +19,10 @@ public sealed record SafetyModule(SafetyLayer Layer, ChannelAlertDispatcher Disp
     /// throws <see cref="SafetyConfigException"/> naming every problem) and builds the layer and its dispatcher.
     /// </summary>
     /// <param name="observe">Sees every alert and spoken notice the layer posts, in order (replay prints them).</param>
+    /// <param name="latencyClock">What alert latency is measured on once posted (see <see cref="ChannelAlertDispatcher"/>);
+    /// by default <paramref name="clock"/>.</param>
     public static SafetyModule Create(string configDirectory, ActionCatalog catalog, IAlertSink sink, TimeProvider clock,
-        ILoggerFactory? loggers = null, Action<object>? observe = null)
+        ILoggerFactory? loggers = null, Action<object>? observe = null, TimeProvider? latencyClock = null)
     {
         loggers ??= NullLoggerFactory.Instance;
         var options = SafetyOptions.Load(Path.Combine(configDirectory, OptionsFile));
@@ -28,7 +30,7 @@ public sealed record SafetyModule(SafetyLayer Layer, ChannelAlertDispatcher Disp
         var log = loggers.CreateLogger("CabinAgent.Safety");
         var counters = new SafetyCounters();
         var budgets = new LatencyBudgets(options, counters, log);
-        var dispatcher = new ChannelAlertDispatcher(sink, options, budgets, counters, clock, log);
+        var dispatcher = new ChannelAlertDispatcher(sink, options, budgets, counters, clock, log, latencyClock);
         IAlertOutbox outbox = observe is null ? dispatcher : new ObservedOutbox(dispatcher, observe);
         var layer = new SafetyLayer(options, detector, catalog, outbox, clock, counters, log, budgets);
         return new SafetyModule(layer, dispatcher);

@@ -95,6 +95,39 @@ public class DispatchTests
         Assert.Equal(0, counters.Get("alerts_publish_failed"));
     }
 
+    /// <summary>
+    /// A replay's trace time runs ahead with the next lines while an alert waits for the sink; only the lag the alert
+    /// already had when posted (rules' clock) plus the real wait after it (latency clock) is latency.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 5000, 10, 0)]     // due when posted, trace jumped 5 s, 10 ms real wait: within budget
+    [InlineData(1500, 5000, 10, 1)]  // posted 1.5 s after it was due: a miss, however the trace moved
+    [InlineData(0, 0, 1500, 1)]      // the sink took 1.5 s of real time: a miss
+    public async Task Alert_latency_is_the_lag_when_posted_plus_the_wait_on_the_latency_clock(
+        int lagMs, int traceJumpMs, int waitMs, int misses)
+    {
+        var options = Harness.LoadOptions();
+        var counters = new SafetyCounters();
+        var trace = new SafetyReplayClock(Harness.StartMs);
+        var wall = new SafetyReplayClock(0);
+        var sink = new StuckSink();
+        var dispatcher = new ChannelAlertDispatcher(sink, options, new LatencyBudgets(options, counters, NullLogger.Instance),
+            counters, trace, NullLogger.Instance, latencyClock: wall);
+        using var cts = new CancellationTokenSource();
+        var consumer = dispatcher.RunAsync(cts.Token);
+
+        Assert.True(dispatcher.TryPost(Alert(AlertKinds.Overspeed, trace.GetUtcNow() - TimeSpan.FromMilliseconds(lagMs))));
+        await sink.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        trace.Advance(TimeSpan.FromMilliseconds(traceJumpMs));
+        wall.Advance(TimeSpan.FromMilliseconds(waitMs));
+        sink.Release.SetResult();
+        await Until(() => sink.Count >= 1);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => consumer);
+
+        Assert.Equal((1, misses), (counters.Get("latency_budget_checked.overspeed"), counters.Get("latency_budget_miss.overspeed")));
+    }
+
     [Fact]
     public void Latency_budget_counts_misses_per_path()
     {

@@ -57,7 +57,8 @@ public static class AgentComposition
             sp.GetRequiredService<IAlertSink>(),
             sp.GetRequiredService<SafetyClock>().Time,
             sp.GetRequiredService<ILoggerFactory>(),
-            sp.GetRequiredService<SafetyObserver>().Observe));
+            sp.GetRequiredService<SafetyObserver>().Observe,
+            sp.GetRequiredService<SafetyClock>().Latency));
         services.AddSingleton<ISafetyLayer>(sp => sp.GetRequiredService<SafetyModule>().Layer);
 
         services.AddSingleton<PipelineMetrics>();
@@ -108,7 +109,8 @@ public static class AgentComposition
     /// </summary>
     public static IServiceCollection UseReplayClock(this IServiceCollection services, SafetyReplayClock clock)
     {
-        services.AddSingleton(new SafetyClock(clock));
+        // Latency stays on the wall clock: the trace's time jumps ahead while an alert waits for the sink.
+        services.AddSingleton(new SafetyClock(clock, TimeProvider.System));
         return services;
     }
 
@@ -140,8 +142,11 @@ public static class AgentComposition
     }
 }
 
-/// <summary>The clock the safety layer and the pipeline's safety calls run on: the wall clock, or a replay's.</summary>
-public sealed record SafetyClock(TimeProvider Time);
+/// <summary>
+/// The clock the safety layer and the pipeline's safety calls run on: the wall clock, or a replay's; and the one
+/// alert latency is measured on once an alert is posted (null: the same).
+/// </summary>
+public sealed record SafetyClock(TimeProvider Time, TimeProvider? Latency = null);
 
 /// <summary>Keeps what the safety layer posted (alerts, spoken notices) until someone takes it, e.g. replay's output.</summary>
 public sealed class SafetyObserver
