@@ -97,14 +97,18 @@ public class FaultTests
     [Fact]
     public async Task QueuedCommandsOlderThanTheirTtlAreDroppedAndTheDriverIsTold()
     {
+        // The ECU's session (subscription and queued QoS 1 messages) outlives the broker outage, so what the agent says
+        // when it reconnects reaches the ECU whichever of the two reconnects first.
         var port = CabinAgent.Messaging.EmbeddedBroker.FreeLoopbackPort();
+        await using var broker = await MosquittoBroker.StartAsync(port, persistent: true);
+        await using var ecu = await EcuSimulator.ConnectAsync(broker.Url, persistentSession: true);
+        await broker.StopAsync();
         await using var agent = await AgentUnderTest.StartAsync($"mqtt://127.0.0.1:{port}", connect: false, outboxTtlSeconds: 1);
         var record = await agent.SayAsync("音量调到30", id: "stale-1");
         Assert.Equal(Outcomes.Queued, record.Outcome);
         await Task.Delay(1500);
 
-        await using var broker = await MosquittoBroker.StartAsync(port);
-        await using var ecu = await EcuSimulator.ConnectAsync(broker.Url);
+        await broker.RestartAsync();
         await ecu.WaitForAsync(r => r.Any(m => m.Topic == "vehicle/demo/agent/response"), TimeSpan.FromSeconds(30));
 
         Assert.DoesNotContain(ecu.Received, m => m.Topic.Contains("/cmd/", StringComparison.Ordinal));
