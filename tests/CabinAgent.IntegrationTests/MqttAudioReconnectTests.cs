@@ -1,3 +1,4 @@
+using CabinAgent.Tests.Shared;
 using System.Buffers.Binary;
 using CabinAgent.Host.Daemon;
 using CabinAgent.Speech.Audio;
@@ -153,21 +154,5 @@ public class MqttAudioReconnectTests
         Assert.Equal((1, 1), (source.Disconnects, source.Reconnects));
         Assert.Single(log.Lines, l => l.StartsWith("Warning MQTT audio: disconnected", StringComparison.Ordinal));
         Assert.Single(log.Lines, l => l.StartsWith("Information MQTT audio: reconnected", StringComparison.Ordinal));
-    }
-
-    private sealed class ListLogger : ILogger
-    {
-        private readonly List<string> _lines = [];
-
-        public IReadOnlyList<string> Lines { get { lock (_lines) return [.. _lines]; } }
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_lines) _lines.Add($"{logLevel} {formatter(state, exception)}");
-        }
     }
 }

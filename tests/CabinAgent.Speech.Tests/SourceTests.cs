@@ -1,3 +1,4 @@
+using CabinAgent.Tests.Shared;
 using System.Buffers.Binary;
 using CabinAgent.Messaging;
 using CabinAgent.Speech.Audio;
@@ -224,21 +225,5 @@ public class SourceTests
         var options = new AudioInputOptions { Kind = kind, SampleRate = kind == "raw" ? 100 : 16_000 };
         var error = Assert.Throws<ArgumentException>(() => AudioSources.Create(options));
         Assert.Equal(message, error.Message);
-    }
-
-    private sealed class ListLogger : ILogger
-    {
-        private readonly List<string> _lines = [];
-
-        public IReadOnlyList<string> Lines { get { lock (_lines) return [.. _lines]; } }
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_lines) _lines.Add($"{logLevel} {formatter(state, exception)}");
-        }
     }
 }

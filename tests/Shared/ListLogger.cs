@@ -1,0 +1,20 @@
+using Microsoft.Extensions.Logging;
+
+namespace CabinAgent.Tests.Shared;
+
+/// <summary>Keeps every log line as "Level message", for tests that assert what was logged and how often.</summary>
+internal sealed class ListLogger : ILogger
+{
+    private readonly List<string> _lines = [];
+
+    public IReadOnlyList<string> Lines { get { lock (_lines) return [.. _lines]; } }
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        lock (_lines) _lines.Add($"{logLevel} {formatter(state, exception)}");
+    }
+}
