@@ -161,4 +161,25 @@ internal static unsafe class Utf8
 
     public static string FromNative(byte* p) =>
         p is null ? "" : Marshal.PtrToStringUTF8((IntPtr)p) ?? "";
+
+    /// <summary>
+    /// A GGUF metadata value through one of llama.cpp's <c>*_meta_val_str</c> getters (model, adapter): they write
+    /// into the buffer, return the value's full length, or -1 when the key is absent. Long values are read again
+    /// into a buffer of that length. Null when absent.
+    /// </summary>
+    public static string? MetaValue(delegate*<IntPtr, byte*, byte*, nuint, int> getter, IntPtr owner, string key)
+    {
+        var keyBytes = NulTerminated(key);
+        var buf = stackalloc byte[512];
+        int n;
+        fixed (byte* k = keyBytes)
+            n = getter(owner, k, buf, 512);
+        if (n < 0) return null;
+        if (n < 512) return Encoding.UTF8.GetString(buf, n);
+        var big = new byte[n + 1];
+        fixed (byte* k = keyBytes)
+        fixed (byte* b = big)
+            n = getter(owner, k, b, (nuint)big.Length);
+        return Encoding.UTF8.GetString(big, 0, n);
+    }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace CabinAgent.Llm.Native;
 
@@ -56,14 +55,7 @@ public sealed unsafe class LlamaLoraAdapter : IDisposable
     }
 
     /// <summary>A metadata value of the adapter file (e.g. <c>adapter.lora.alpha</c>), or null when absent.</summary>
-    public string? Metadata(string key)
-    {
-        var buf = stackalloc byte[512];
-        int n;
-        fixed (byte* k = Utf8.NulTerminated(key))
-            n = NativeApi.llama_adapter_meta_val_str(Pointer, k, buf, 512);
-        return n < 0 ? null : Encoding.UTF8.GetString(buf, Math.Min(n, 511));
-    }
+    public string? Metadata(string key) => Utf8.MetaValue(&NativeApi.llama_adapter_meta_val_str, Pointer, key);
 
     /// <summary>The adapter's alpha (<c>adapter.lora.alpha</c>); llama.cpp scales its update by scale × alpha / rank (0 = no alpha: by scale).</summary>
     public float Alpha =>

@@ -63,20 +63,7 @@ public sealed unsafe class LlamaModel : IDisposable
         new(LlamaModelHandle.FromOwned(model), description);
 
     /// <summary>A metadata value (e.g. <c>general.architecture</c>), or null when the key is absent.</summary>
-    public string? Metadata(string key)
-    {
-        var buf = stackalloc byte[512];
-        int n;
-        fixed (byte* k = Utf8.NulTerminated(key))
-            n = NativeApi.llama_model_meta_val_str(Pointer, k, buf, 512);
-        if (n < 0) return null;
-        if (n < 512) return Encoding.UTF8.GetString(buf, n);
-        var big = new byte[n + 1];
-        fixed (byte* k = Utf8.NulTerminated(key))
-        fixed (byte* b = big)
-            n = NativeApi.llama_model_meta_val_str(Pointer, k, b, (nuint)big.Length);
-        return Encoding.UTF8.GetString(big, 0, n);
-    }
+    public string? Metadata(string key) => Utf8.MetaValue(&NativeApi.llama_model_meta_val_str, Pointer, key);
 
     public string Architecture => Metadata("general.architecture") ?? "unknown";
 
