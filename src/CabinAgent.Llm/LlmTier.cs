@@ -126,6 +126,10 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
     /// <summary>The scale of each of <see cref="LoraAdapters"/>.</summary>
     public IReadOnlyList<float> LoraScales { get; }
 
+    /// <summary>Each adapter as <c>file.gguf (scale 0.75)</c>, in order: how health and reports name them.</summary>
+    public IEnumerable<string> LoraLabels => _adapters.Select((a, i) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(a.Path)} (scale {LoraScales[i]})"));
+
     public async ValueTask<TierResult> UnderstandAsync(Utterance utterance, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -246,9 +246,7 @@ public static class EvalCommands
     private static string LoraDescription(IEnumerable<IUnderstandingTier> tiers)
     {
         var llm = tiers.OfType<Llm.LlmTier>().FirstOrDefault();
-        if (llm is null || llm.LoraAdapters.Count == 0) return "";
-        return "; LoRA: " + string.Join(", ", llm.LoraAdapters.Select((a, i) =>
-            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Path.GetFileName(a.Path)} (scale {llm.LoraScales[i]})")));
+        return llm is null || llm.LoraAdapters.Count == 0 ? "" : "; LoRA: " + string.Join(", ", llm.LoraLabels);
     }
 
     private static int RunValidate(string[] files, string? configFile)

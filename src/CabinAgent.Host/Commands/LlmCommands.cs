@@ -114,17 +114,16 @@ public static class LlmCommands
             var adapterFits = true;
             if (parse.GetValue(lora) is { } adapterPath)
             {
+                info["lora"] = Path.GetFullPath(adapterPath);
                 try
                 {
                     using var adapter = LlamaLoraAdapter.Load(model, adapterPath);
-                    info["lora"] = Path.GetFullPath(adapterPath);
                     info["lora_name"] = adapter.Name;
                     info["lora_alpha"] = adapter.Alpha;
                     info["lora_check"] = "loads for this model";
                 }
                 catch (LlamaException ex)
                 {
-                    info["lora"] = Path.GetFullPath(adapterPath);
                     info["lora_check"] = ex.Message;
                     adapterFits = false;
                 }

@@ -33,8 +33,7 @@ public sealed class UnderstandingTiers : IDisposable, Daemon.IHealthContributor
             if (problems.Count > 0) throw new InvalidDataException(string.Join("; ", problems));
             var tier = LlmTier.Create(llm, catalog, loggers.CreateLogger<LlmTier>());
             _tiers.Add(tier);
-            LlmState = "loaded: " + Path.GetFileName(llm.ModelPath) + string.Concat(llm.LoraAdapters.Select(a =>
-                string.Create(System.Globalization.CultureInfo.InvariantCulture, $" + LoRA {Path.GetFileName(a.Path)} (scale {a.Scale})")));
+            LlmState = "loaded: " + Path.GetFileName(llm.ModelPath) + string.Concat(tier.LoraLabels.Select(label => " + LoRA " + label));
         }
         catch (Exception ex) when (!llmRequired && ex is not OutOfMemoryException)
         {
