@@ -29,9 +29,18 @@ public static unsafe class TestModelBuilder
     private static readonly Lock BuildLock = new();
 
     /// <summary>Returns the cached test model, building it first when missing (safe across threads and processes).</summary>
-    public static string EnsureDefault()
+    public static string EnsureDefault() =>
+        EnsureCached(DefaultPath, tmp => Build(tmp, TestModelShape.Default, QuantizationType.Q4_K_M));
+
+    /// <summary>Returns the cached random LoRA adapter for <see cref="EnsureDefault"/>'s model, building both when missing.</summary>
+    public static string EnsureDefaultLora()
     {
-        var path = DefaultPath;
+        var model = EnsureDefault();
+        return EnsureCached(DefaultLoraPath, tmp => BuildLora(tmp, model));
+    }
+
+    private static string EnsureCached(string path, Action<string> build)
+    {
         if (File.Exists(path)) return path;
         lock (BuildLock)
         {
@@ -41,30 +50,7 @@ public static unsafe class TestModelBuilder
             var tmp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
             try
             {
-                Build(tmp, TestModelShape.Default, QuantizationType.Q4_K_M);
-                File.Move(tmp, path, overwrite: true);
-            }
-            finally
-            {
-                if (File.Exists(tmp)) File.Delete(tmp);
-            }
-        }
-        return path;
-    }
-
-    /// <summary>Returns the cached random LoRA adapter for <see cref="EnsureDefault"/>'s model, building both when missing.</summary>
-    public static string EnsureDefaultLora()
-    {
-        var model = EnsureDefault();
-        var path = DefaultLoraPath;
-        if (File.Exists(path)) return path;
-        lock (BuildLock)
-        {
-            if (File.Exists(path)) return path;
-            var tmp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-            try
-            {
-                BuildLora(tmp, model);
+                build(tmp);
                 File.Move(tmp, path, overwrite: true);
             }
             finally
