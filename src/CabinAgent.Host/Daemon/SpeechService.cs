@@ -108,12 +108,13 @@ internal sealed class SpeechStatus : IHealthContributor
         if (Problem is not null) return ("speech", "failed", Problem);
         return _connection switch
         {
-            { ConnectionState: AudioConnectionState.Reconnecting } c =>
-                ("speech", "reconnecting", $"audio source {c.Description}: {c.ConnectionProblem}; transcripts on the bus still work"),
-            { ConnectionState: AudioConnectionState.Connecting, ConnectionProblem: { } problem } c =>
-                ("speech", "connecting", $"audio source {c.Description}: {problem}; transcripts on the bus still work"),
+            { ConnectionState: AudioConnectionState.Reconnecting } c => ("speech", "reconnecting", NoAudio(c)),
+            { ConnectionState: AudioConnectionState.Connecting, ConnectionProblem: not null } c => ("speech", "connecting", NoAudio(c)),
             { ConnectionState: AudioConnectionState.Connecting } => ("speech", "connecting", null),
             _ => ("speech", State, null),
         };
     }
+
+    private static string NoAudio(IConnectedAudioSource source) =>
+        $"audio source {source.Description}: {source.ConnectionProblem}; transcripts on the bus still work";
 }
