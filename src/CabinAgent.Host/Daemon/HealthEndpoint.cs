@@ -26,7 +26,9 @@ internal sealed class HealthEndpoint(
     ILogger<HealthEndpoint> logger) : BackgroundService
 {
     private static readonly Gauge BrokerConnected = Metrics.CreateGauge("cabin_broker_connected", "1 while connected to the MQTT broker");
-    private static readonly Gauge OutboxDepth = Metrics.CreateGauge("cabin_outbox_depth", "Commands waiting in the durable outbox");
+    private static readonly Gauge OutboxDepth = Metrics.CreateGauge("cabin_outbox_depth", "Commands and responses waiting in the durable outbox");
+    private static readonly Gauge DeadLetters = Metrics.CreateGauge("cabin_outbox_dead_letters",
+        "Messages the broker would not take, moved to the dead-letter file since start (alert on any increase)");
     private static readonly Gauge SafetyEvents = Metrics.CreateGauge("cabin_safety_events",
         "Safety layer counts since start: telemetry accepted/rejected, alerts, budget misses, gate decisions, confirmations",
         new GaugeConfiguration { LabelNames = ["event", "detail"] });
@@ -58,6 +60,7 @@ internal sealed class HealthEndpoint(
         {
             BrokerConnected.Set(connection.IsConnected ? 1 : 0);
             OutboxDepth.Set(output.OutboxDepth);
+            DeadLetters.Set(output.DeadLetterCount);
             lock (_componentStates)
             {
                 foreach (var contributor in contributors)
