@@ -81,7 +81,8 @@ public class FaultTests
             Assert.Equal(Outcomes.Queued, record.Outcome);
             accepted.Add(record.CommandId!);
         }
-        Assert.Equal(200, first.Output.OutboxDepth);
+        // Each command and its spoken "queued" answer wait in the outbox.
+        Assert.Equal(400, first.Output.OutboxDepth);
         // Every queued command was written to disk as it was accepted: dropping the process state here is a kill.
         await first.DisposeAsync();
 
