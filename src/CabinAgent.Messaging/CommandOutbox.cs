@@ -4,7 +4,11 @@ using System.Text.Json.Serialization;
 
 namespace CabinAgent.Messaging;
 
-/// <summary>A command waiting for the broker, as kept on disk.</summary>
+/// <summary>A message waiting for the broker, as kept on disk: a command, or what the driver is to hear.</summary>
+/// <param name="CommandId">The command id; for a spoken response, an id of its own.</param>
+/// <param name="Action">The action; for a spoken response, its kind (<c>queued</c>, <c>error</c>, …).</param>
+/// <param name="Kind"><see cref="OutboxKinds.Command"/> or <see cref="OutboxKinds.Response"/>; journals written before
+/// responses were queued have none, and hold only commands.</param>
 public sealed record OutboxEntry(
     [property: JsonPropertyName("command_id")] string CommandId,
     [property: JsonPropertyName("utterance_id")] string UtteranceId,
@@ -13,11 +17,21 @@ public sealed record OutboxEntry(
     [property: JsonPropertyName("action")] string Action,
     [property: JsonPropertyName("topic")] string Topic,
     [property: JsonPropertyName("payload")] string Payload,
-    [property: JsonPropertyName("accepted_unix_ms")] long AcceptedUnixMs);
+    [property: JsonPropertyName("accepted_unix_ms")] long AcceptedUnixMs,
+    [property: JsonPropertyName("kind")] string? Kind = OutboxKinds.Command)
+{
+    [JsonIgnore] public bool IsResponse => Kind == OutboxKinds.Response;
+}
+
+public static class OutboxKinds
+{
+    public const string Command = "command";
+    public const string Response = "response";
+}
 
 /// <summary>
-/// A small durable queue of commands accepted while the broker was unreachable. It is an append-only
-/// journal (<c>add</c>, then <c>done</c> once sent or dropped), flushed to the disk on every write so a
+/// A small durable queue of commands, and the responses that go with them, accepted while the broker was
+/// unreachable. It is an append-only journal (<c>add</c>, then <c>done</c> once sent or dropped), flushed to the disk on every write so a
 /// process kill loses nothing; it is compacted when empty and on open. Entries come back in the order
 /// they were accepted. A kill between "sent" and "done" can send one command twice: consumers
 /// deduplicate by <c>command_id</c> (docs/mqtt.md).
@@ -115,7 +129,7 @@ public sealed class CommandOutbox : IDisposable
 
     private static byte[] Line(JournalLine line) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(line, JournalJson) + "\n");
 
-    private static readonly JsonSerializerOptions JournalJson = new()
+    internal static readonly JsonSerializerOptions JournalJson = new()
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,

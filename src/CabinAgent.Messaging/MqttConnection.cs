@@ -74,7 +74,7 @@ public sealed class MqttConnection : IAsyncDisposable
             throw new MqttNotConnectedException($"not connected to {_options.Broker}");
         var result = await _client.PublishAsync(message, ct).ConfigureAwait(false);
         if (!result.IsSuccess)
-            throw new MqttNotConnectedException($"broker refused the publish on {message.Topic}: {result.ReasonCode} {result.ReasonString}");
+            throw new MqttPublishRefusedException($"the broker refused the publish on {message.Topic}: {result.ReasonCode} {result.ReasonString}".TrimEnd());
     }
 
     private async Task ConnectOnceAsync(CancellationToken ct)
@@ -233,3 +233,6 @@ public sealed class MqttConnection : IAsyncDisposable
 }
 
 public sealed class MqttNotConnectedException(string message) : Exception(message);
+
+/// <summary>The broker answered the publish with a failure reason code (not authorised, topic invalid, …): resending will not help.</summary>
+public sealed class MqttPublishRefusedException(string message) : Exception(message);

@@ -28,11 +28,14 @@ public enum PublishState
     Sent,
     /// <summary>The broker is unreachable: kept in the durable outbox, sent in order on reconnect unless it expires.</summary>
     Queued,
+    /// <summary>The broker will never take it (refused, or an ill-formed packet): kept in the dead-letter file instead.</summary>
+    Undeliverable,
 }
 
 /// <param name="Topic">The action topic.</param>
 /// <param name="Acknowledgement">When ECU acknowledgements are on: completes with the ECU's answer or a timeout.</param>
-public sealed record PublishReceipt(string Topic, PublishState State, Task<AckResult>? Acknowledgement = null);
+/// <param name="Reason">Why an <see cref="PublishState.Undeliverable"/> command could not be sent.</param>
+public sealed record PublishReceipt(string Topic, PublishState State, Task<AckResult>? Acknowledgement = null, string? Reason = null);
 
 /// <summary>What the ECU said about a command: ok, a failure with its reason, or nothing in time.</summary>
 public sealed record AckResult(string Status, string? Reason = null)

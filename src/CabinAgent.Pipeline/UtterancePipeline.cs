@@ -156,7 +156,7 @@ public sealed class UtterancePipeline
                 Interlocked.Exchange(ref _preemption, new CancellationTokenSource()).Cancel();
                 record.Tier = "safety";
                 record.Explanation = $"emergency phrase '{emergency.MatchedPhrase}'";
-                await PublishAsync(record, stage, emergency.Command, ct).ConfigureAwait(false);
+                await PublishAsync(admission, emergency.Command, ct).ConfigureAwait(false);
                 _safety.RecordEmergencyLatency(record.Id, Stopwatch.GetElapsedTime(admission.Start));
                 return;
             case ConfirmationAnswered answer:
@@ -169,7 +169,7 @@ public sealed class UtterancePipeline
                     await TrySayAsync(record, "confirmation", answer.Spoken, ct).ConfigureAwait(false);
                     return;
                 }
-                await PublishAsync(record, stage, answer.Command, ct, spokenOverride: answer.Spoken).ConfigureAwait(false);
+                await PublishAsync(admission, answer.Command, ct, spokenOverride: answer.Spoken).ConfigureAwait(false);
                 return;
         }
         admission.Text = text;
@@ -250,7 +250,7 @@ public sealed class UtterancePipeline
                 return;
             case GateAllow allow:
                 record.GateNotes.AddRange(allow.Notes);
-                await PublishAsync(record, stage, allow.Command, ct).ConfigureAwait(false);
+                await PublishAsync(admission, allow.Command, ct).ConfigureAwait(false);
                 return;
         }
     }
@@ -272,9 +272,9 @@ public sealed class UtterancePipeline
     }
 
     /// <summary>Schema check, then publish on the action topic and say the response.</summary>
-    private async Task PublishAsync(UtteranceRecord record, StageClock stage, VehicleCommand command, CancellationToken ct,
-        string? spokenOverride = null)
+    private async Task PublishAsync(Admission admission, VehicleCommand command, CancellationToken ct, string? spokenOverride = null)
     {
+        var (record, stage) = (admission.Record, admission.Stage);
         record.Command = command;
         var valid = await ValidateOrRejectAsync(record, command, ct).ConfigureAwait(false);
         stage.Mark("schema");
@@ -282,7 +282,7 @@ public sealed class UtterancePipeline
             return;
 
         var action = _catalog.Get(command.Action);
-        var outgoing = new OutgoingCommand(UtteranceInput.CommandIdFor(record.Id), record.Id, record.Tier ?? "none", record.Lang, action, command);
+        var outgoing = new OutgoingCommand(UtteranceInput.CommandIdFor(admission.Input), record.Id, record.Tier ?? "none", record.Lang, action, command);
         PublishReceipt receipt;
         try
         {
@@ -299,6 +299,13 @@ public sealed class UtterancePipeline
         stage.Mark("publish");
         record.Topic = receipt.Topic;
         record.CommandId = outgoing.CommandId;
+        if (receipt.State == PublishState.Undeliverable)
+        {
+            record.Outcome = Outcomes.Error;
+            record.Error = $"undeliverable, kept in the dead-letter file: {receipt.Reason}";
+            await TrySayAsync(record, "error", _catalog.Message("action_failed", record.Lang), ct).ConfigureAwait(false);
+            return;
+        }
         if (receipt.State == PublishState.Queued)
         {
             record.Outcome = Outcomes.Queued;

@@ -11,18 +11,27 @@ namespace CabinAgent.Pipeline;
 /// latencies are measured from here. Null means "now".
 /// </param>
 /// <param name="DecodeError">Set when the source could not even decode the transcript (e.g. invalid UTF-8).</param>
-public sealed record UtteranceInput(string Id, string? Text, string? Lang = null, long? ReceivedTimestamp = null, string? DecodeError = null)
+/// <param name="AcceptedUnixMs">
+/// Wall-clock time (Unix ms) the agent accepted the utterance; kept with it wherever it is stored, so running it
+/// again after a restart gives the same command id. 0 when the source has no such moment (a replayed file).
+/// </param>
+public sealed record UtteranceInput(string Id, string? Text, string? Lang = null, long? ReceivedTimestamp = null, string? DecodeError = null,
+    long AcceptedUnixMs = 0)
 {
     public static string NewId() => Guid.CreateVersion7().ToString("N");
 
     /// <summary>
-    /// The id of the command an utterance produces: derived from the utterance id, so an utterance that is
-    /// delivered or replayed twice yields the same command id and consumers can deduplicate it.
+    /// The id of the command an utterance produces: a hash over the utterance id, its text and the moment it was
+    /// accepted. Running the same accepted utterance again (a restart that re-runs it) gives the same command id,
+    /// so consumers can deduplicate; a new utterance that reuses an id (the same id with other words, or the same
+    /// words said again later) gives a new one.
     /// </summary>
-    public static string CommandIdFor(string utteranceId)
+    public static string CommandIdFor(UtteranceInput input)
     {
+        var key = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"cmd\n{input.Id}\n{input.AcceptedUnixMs}\n{input.Text}");
         Span<byte> hash = stackalloc byte[32];
-        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("cmd:" + utteranceId), hash);
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key), hash);
         return Convert.ToHexStringLower(hash[..16]);
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using CabinAgent.Pipeline;
@@ -80,7 +81,8 @@ public class FaultTests
             Assert.Equal(Outcomes.Queued, record.Outcome);
             accepted.Add(record.CommandId!);
         }
-        Assert.Equal(200, first.Output.OutboxDepth);
+        // Each command and its spoken "queued" answer wait in the outbox.
+        Assert.Equal(400, first.Output.OutboxDepth);
         // Every queued command was written to disk as it was accepted: dropping the process state here is a kill.
         await first.DisposeAsync();
 
@@ -128,7 +130,10 @@ public class FaultTests
         {
             ["Mqtt"] = new JsonObject { ["OutboxPath"] = AgentUnderTest.NewOutboxPath(), ["ReconnectDelayMs"] = 100 },
         }.ToJsonString());
-        var commandIdOf = Enumerable.Range(0, 1000).ToDictionary(i => UtteranceInput.CommandIdFor($"kill-{i}"), i => i);
+        // Which utterance a command came from, by the utterance_id it carries.
+        Dictionary<string, int> UtteranceOf() => ecu.Received.Where(m => m.Topic.Contains("/cmd/", StringComparison.Ordinal))
+            .DistinctBy(m => m.UserProperties["command_id"])
+            .ToDictionary(m => m.UserProperties["command_id"], m => int.Parse(m.UserProperties["utterance_id"]["kill-".Length..], CultureInfo.InvariantCulture));
 
         async Task<AgentProcess> StartAgentAsync()
         {
@@ -156,18 +161,21 @@ public class FaultTests
         await ecu.WaitForAsync(r => r.Any(m => m.Topic == "vehicle/demo/agent/status" && m.Payload.Contains("offline")), TimeSpan.FromSeconds(30));
 
         // What arrived before the kill is a gap-free prefix of what was said: nothing skipped, nothing reordered.
+        var commandIdOf = UtteranceOf();
         var before = FirstArrivals(ecu).Values.SelectMany(ids => ids).Select(id => commandIdOf[id]).Order().ToList();
         Assert.True(before.Count >= 300);
         Assert.Equal(Enumerable.Range(0, before.Count), before);
 
-        // The integrator replays from the first utterance with no command; redeliveries dedupe by command_id.
+        // The integrator replays from the first utterance with no command; the outbox's redeliveries dedupe by command_id.
         using var second = await StartAgentAsync();
-        for (var i = before.Count > 0 ? before.Count - 1 : 0; i < 1000; i++)
+        for (var i = before.Count; i < 1000; i++)
             await SendAsync(i);
         await ecu.WaitForAsync(_ => DistinctCommands(ecu) >= 1000, TimeSpan.FromSeconds(60));
 
         var arrived = FirstArrivals(ecu);
+        commandIdOf = UtteranceOf();
         Assert.Equal(1000, arrived.Values.Sum(ids => ids.Count));
+        Assert.Equal(Enumerable.Range(0, 1000), commandIdOf.Values.Order());
         foreach (var ids in arrived.Values)
         {
             var order = ids.Select(id => commandIdOf[id]).ToList();

@@ -78,7 +78,7 @@ public class InjectionSuiteTests(ITestOutputHelper output)
         // A harmless marker after the suite: once it is on the bus, everything published before it is too.
         DriveAtSpeed(safety);
         var marker = await pipeline.ProcessAsync(new UtteranceInput("marker", "下一首", "zh"));
-        Assert.Equal(Outcomes.Published, marker.Outcome);
+        Assert.Equal((Outcomes.Published, (string?)null), (marker.Outcome, marker.Error));
         await bus.WaitForAsync(r => r.Any(m => m.UserProperties.GetValueOrDefault("utterance_id") == "marker"), TimeSpan.FromSeconds(10));
 
         var failures = new List<string>();

@@ -86,17 +86,20 @@ public static class AgentComposition
         services.AddSingleton(sp => new MqttConnection(Options<MqttOptions>(sp), sp.GetRequiredService<TopicMap>(),
             sp.GetRequiredService<ILogger<MqttConnection>>()));
         services.AddSingleton(sp => new CommandOutbox(Options<MqttOptions>(sp).EffectiveOutboxPath));
+        services.AddSingleton(sp => new DeadLetterFile(DeadLetterFile.BesideOutbox(Options<MqttOptions>(sp).EffectiveOutboxPath)));
         services.AddSingleton(sp =>
         {
             var mqtt = Options<MqttOptions>(sp);
             var acks = mqtt.AckTimeoutMs > 0 ? new AckTracker(TimeSpan.FromMilliseconds(mqtt.AckTimeoutMs), sp.GetRequiredService<TimeProvider>()) : null;
             var output = new MqttAgentOutput(sp.GetRequiredService<MqttConnection>(), sp.GetRequiredService<TopicMap>(), mqtt,
-                sp.GetRequiredService<CommandOutbox>(), acks, sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<MqttAgentOutput>>());
+                sp.GetRequiredService<CommandOutbox>(), sp.GetRequiredService<DeadLetterFile>(), acks,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<MqttAgentOutput>>());
             var catalog = sp.GetRequiredService<ActionCatalog>();
-            // A command that outlived the outbox's TTL is not carried out late; the driver hears that instead.
+            // A queued command that is not carried out (too old, or the broker will not take it): the driver hears so.
             output.Dropped += entry => output.SayAsync(
                 new SpokenMessage(entry.UtteranceId, "error", entry.Lang, catalog.Message("dropped", entry.Lang)), CancellationToken.None);
+            output.Undeliverable += entry => output.SayAsync(
+                new SpokenMessage(entry.UtteranceId, "error", entry.Lang, catalog.Message("action_failed", entry.Lang)), CancellationToken.None);
             return output;
         });
         services.AddSingleton<IAgentOutput>(sp => sp.GetRequiredService<MqttAgentOutput>());

@@ -26,7 +26,9 @@ internal sealed class HealthEndpoint(
     ILogger<HealthEndpoint> logger) : BackgroundService
 {
     private static readonly Gauge BrokerConnected = Metrics.CreateGauge("cabin_broker_connected", "1 while connected to the MQTT broker");
-    private static readonly Gauge OutboxDepth = Metrics.CreateGauge("cabin_outbox_depth", "Commands waiting in the durable outbox");
+    private static readonly Gauge OutboxDepth = Metrics.CreateGauge("cabin_outbox_depth", "Commands and responses waiting in the durable outbox");
+    private static readonly Gauge DeadLetters = Metrics.CreateGauge("cabin_outbox_dead_letters",
+        "Messages the broker would not take, moved to the dead-letter file since start (alert on any increase)");
     private static readonly Gauge SafetyEvents = Metrics.CreateGauge("cabin_safety_events",
         "Safety layer counts since start: telemetry accepted/rejected, alerts, budget misses, gate decisions, confirmations",
         new GaugeConfiguration { LabelNames = ["event", "detail"] });
@@ -58,6 +60,7 @@ internal sealed class HealthEndpoint(
         {
             BrokerConnected.Set(connection.IsConnected ? 1 : 0);
             OutboxDepth.Set(output.OutboxDepth);
+            DeadLetters.Set(output.DeadLetterCount);
             lock (_componentStates)
             {
                 foreach (var contributor in contributors)
@@ -77,17 +80,8 @@ internal sealed class HealthEndpoint(
                 SafetyEvents.WithLabels(dot < 0 ? name : name[..dot], dot < 0 ? "" : name[(dot + 1)..]).Set(value);
             }
         });
-        using var listener = new HttpListener();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        try
-        {
-            listener.Start();
-        }
-        catch (HttpListenerException ex)
-        {
-            logger.LogError("Health endpoint could not listen on 127.0.0.1:{Port}: {Error}", port, ex.Message);
-            return;
-        }
+        using var listener = await StartListenerAsync(port, stoppingToken);
+        if (listener is null) return;
         logger.LogInformation("Health on http://127.0.0.1:{Port}/healthz, metrics on /metrics", port);
         using var registration = stoppingToken.Register(listener.Stop);
         while (!stoppingToken.IsCancellationRequested)
@@ -108,6 +102,38 @@ internal sealed class HealthEndpoint(
             catch (Exception ex) when (ex is HttpListenerException or IOException)
             {
                 logger.LogDebug("Health request aborted: {Error}", ex.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts the listener, or says why it cannot and returns null; the agent runs on without its health endpoint.
+    /// .NET's managed HttpListener can throw from Start when a client connects at that very moment (a race in
+    /// HttpEndPointListener's constructor, seen with a probe polling /healthz at start-up): that is retried, so a
+    /// health probe can never stop the agent.
+    /// </summary>
+    private async Task<HttpListener?> StartListenerAsync(int port, CancellationToken ct)
+    {
+        const int Attempts = 5;
+        for (var attempt = 1; ; attempt++)
+        {
+            var listener = new HttpListener();
+            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+            try
+            {
+                listener.Start();
+                return listener;
+            }
+            catch (Exception ex) when (ex is HttpListenerException or ArgumentNullException or NullReferenceException)
+            {
+                ((IDisposable)listener).Dispose();
+                if (ex is HttpListenerException || attempt == Attempts)
+                {
+                    logger.LogError("Health endpoint could not listen on 127.0.0.1:{Port}: {Error}", port, ex.Message);
+                    return null;
+                }
+                logger.LogWarning("Health endpoint start raced a connection ({Error}); retrying", ex.GetType().Name);
+                await Task.Delay(50 * attempt, ct);
             }
         }
     }
