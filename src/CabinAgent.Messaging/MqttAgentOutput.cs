@@ -63,14 +63,16 @@ public sealed class MqttAgentOutput : IAgentOutput
     /// </summary>
     public event Func<OutboxEntry, Task>? Undeliverable;
 
-    /// <summary>Listens for ECU acknowledgements (when they are on). Call once before connecting.</summary>
+    /// <summary>
+    /// Listens for ECU acknowledgements on every domain's ack topic (when they are on); what the tracker ignores it
+    /// also counts and logs, rate-limited. Call once before connecting.
+    /// </summary>
     public Task StartAsync(CancellationToken ct) =>
         _acks is null
             ? Task.CompletedTask
-            : _connection.SubscribeAsync(_topics.Ack, message =>
+            : _connection.SubscribeAsync(_topics.AckFilter, message =>
             {
-                var ignored = _acks.OnAck(message.Payload, message.CorrelationData);
-                if (ignored is not null) _logger.LogWarning("Ignored an acknowledgement: {Reason}", ignored);
+                _acks.OnAck(message.Topic, message.Payload, message.CorrelationData);
                 return Task.CompletedTask;
             }, ct);
 
@@ -89,7 +91,7 @@ public sealed class MqttAgentOutput : IAgentOutput
                 Queue(entry, "broker unreachable");
                 return new PublishReceipt(topic, PublishState.Queued);
             }
-            var ack = _acks?.Expect(command.CommandId);
+            var ack = _acks?.Expect(command.CommandId, _topics.AckFor(topic));
             var (result, reason) = await SendAsync(entry, _options.CommandExpirySeconds, cancellationToken).ConfigureAwait(false);
             if (result == SendResult.Sent)
                 return new PublishReceipt(topic, PublishState.Sent, ack);
@@ -260,7 +262,7 @@ public sealed class MqttAgentOutput : IAgentOutput
             .WithContentType("application/json")
             .WithPayloadFormatIndicator(MqttPayloadFormatIndicator.CharacterData)
             .WithMessageExpiryInterval((uint)expirySeconds)
-            .WithResponseTopic(_topics.Ack)
+            .WithResponseTopic(_topics.AckFor(entry.Topic))
             .WithCorrelationData(Encoding.UTF8.GetBytes(entry.CommandId))
             .WithUserProperty("command_id", Utf8(entry.CommandId))
             .WithUserProperty("utterance_id", Utf8(entry.UtteranceId))

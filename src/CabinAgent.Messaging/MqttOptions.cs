@@ -90,7 +90,7 @@ public sealed class MqttOptions
     [Range(1, 3600)]
     public int OutboxTtlSeconds { get; set; } = 60;
 
-    /// <summary>How long to wait for an ECU's acknowledgement on <c>agent/ack</c>; 0 turns acknowledgements off.</summary>
+    /// <summary>How long to wait for an ECU's acknowledgement on its domain's <c>agent/ack/&lt;domain&gt;</c>; 0 turns acknowledgements off.</summary>
     [Range(0, 60_000)]
     public int AckTimeoutMs { get; set; }
 

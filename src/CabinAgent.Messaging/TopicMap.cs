@@ -33,8 +33,22 @@ public sealed class TopicMap
     /// <summary>Safety alerts raised from telemetry.</summary>
     public string SafetyAlert => Prefix + "safety/alert";
 
-    /// <summary>ECU acknowledgements of commands.</summary>
-    public string Ack => Prefix + "agent/ack";
+    /// <summary>
+    /// Every domain's acknowledgement topic, for the agent's one subscription. Each domain acks on its own topic
+    /// (<see cref="AckFor"/>) so the broker's ACL can let only that domain's ECU write it.
+    /// </summary>
+    public string AckFilter => Prefix + "agent/ack/#";
+
+    /// <summary>
+    /// Where the ECU of a command's domain acknowledges it: <c>cmd/climate</c> → <c>agent/ack/climate</c>.
+    /// Derived from the command topic alone (which came from the catalog), so a command queued before a restart
+    /// still gets its domain's ack topic.
+    /// </summary>
+    public string AckFor(string commandTopic)
+    {
+        var relative = commandTopic.StartsWith(Prefix, StringComparison.Ordinal) ? commandTopic[Prefix.Length..] : commandTopic;
+        return Prefix + "agent/ack/" + (relative.StartsWith("cmd/", StringComparison.Ordinal) ? relative["cmd/".Length..] : relative);
+    }
 
     public string TelemetryFilter => Prefix + "telemetry/+";
 

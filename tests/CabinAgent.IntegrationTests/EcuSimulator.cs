@@ -38,14 +38,10 @@ public sealed class EcuSimulator : IAsyncDisposable
                 m.ContentType, m.Retain, m.MessageExpiryInterval);
             _received.Enqueue(received);
             _arrivals.Release();
-            if (Acknowledge is { } acknowledge && received.ResponseTopic is { } responseTopic && acknowledge(received) is { } answer)
+            if (Acknowledge is { } acknowledge && received.ResponseTopic is not null && acknowledge(received) is { } answer)
             {
-                var ack = new JsonObject { ["command_id"] = received.UserProperties["command_id"], ["status"] = answer.Status };
-                if (answer.Reason is not null) ack["reason"] = answer.Reason;
                 // Answer off the receive loop, as an ECU's own task would.
-                _ = Task.Run(() => _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(responseTopic)
-                    .WithPayload(ack.ToJsonString()).WithCorrelationData(m.CorrelationData)
-                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build()));
+                _ = Task.Run(() => AnswerAsync(received, answer.Status, answer.Reason));
             }
             return Task.CompletedTask;
         };
@@ -59,6 +55,19 @@ public sealed class EcuSimulator : IAsyncDisposable
     /// </summary>
     public Func<ReceivedMessage, (string Status, string? Reason)?>? Acknowledge { get; set; }
 
+    /// <summary>
+    /// Acknowledges a command as its ECU does: on the command's response topic (or <paramref name="topic"/>, to
+    /// play a spoofer) with its correlation data. Returns the broker's answer (the ACL may refuse it).
+    /// </summary>
+    public Task<MqttClientPublishResult> AnswerAsync(ReceivedMessage command, string status, string? reason = null, string? topic = null)
+    {
+        var ack = new JsonObject { ["command_id"] = command.UserProperties["command_id"], ["status"] = status };
+        if (reason is not null) ack["reason"] = reason;
+        return _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic ?? command.ResponseTopic)
+            .WithPayload(ack.ToJsonString()).WithCorrelationData(command.CorrelationData is null ? null : Encoding.UTF8.GetBytes(command.CorrelationData))
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+    }
+
     public IReadOnlyList<ReceivedMessage> On(string topic) => _received.Where(m => m.Topic == topic).ToList();
 
     private MqttClientOptions? _options;
@@ -69,13 +78,18 @@ public sealed class EcuSimulator : IAsyncDisposable
     /// Keep the session on the broker (clean start off, one-hour expiry) and reconnect by itself, like an ECU
     /// that must not miss a command while the broker restarts.
     /// </param>
-    public static async Task<EcuSimulator> ConnectAsync(string brokerUrl, string filter = "vehicle/#", bool persistentSession = false)
+    public static Task<EcuSimulator> ConnectAsync(string brokerUrl, string filter = "vehicle/#", bool persistentSession = false)
     {
         var uri = new Uri(brokerUrl);
+        return ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(uri.Host, uri.Port), filter, persistentSession);
+    }
+
+    /// <param name="builder">Where and how to connect (TLS and a role's certificate on the production bus).</param>
+    public static async Task<EcuSimulator> ConnectAsync(MqttClientOptionsBuilder builder, string filter = "vehicle/#", bool persistentSession = false)
+    {
         var client = new MqttClientFactory().CreateMqttClient();
         var simulator = new EcuSimulator(client) { _filter = filter };
-        var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(uri.Host, uri.Port)
+        builder = builder
             .WithClientId("ecu-sim-" + Guid.NewGuid().ToString("N")[..8])
             .WithProtocolVersion(MqttProtocolVersion.V500);
         if (persistentSession)
@@ -129,8 +143,8 @@ public sealed class EcuSimulator : IAsyncDisposable
         }
     }
 
-    /// <summary>Publishes as another bus participant (a telemetry ECU, an external ASR).</summary>
-    public Task PublishAsync(string topic, byte[] payload, bool retain = false) =>
+    /// <summary>Publishes as another bus participant (a telemetry ECU, an external ASR); returns the broker's answer.</summary>
+    public Task<MqttClientPublishResult> PublishAsync(string topic, byte[] payload, bool retain = false) =>
         _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithRetainFlag(retain).Build());
 

@@ -42,9 +42,12 @@ public sealed class MosquittoBroker : IAsyncDisposable
         if (port == 0) port = EmbeddedBroker.FreeLoopbackPort();
         var directory = Directory.CreateTempSubdirectory("cabin-mosquitto-").FullName;
         var config = Path.Combine(directory, "mosquitto.conf");
+        // A configuration that says who may connect itself (the shipped production one) keeps its word.
+        var anonymous = extraConfig.Contains("allow_anonymous", StringComparison.Ordinal) ? ""
+            : $"allow_anonymous {(extraConfig.Contains("password_file", StringComparison.Ordinal) ? "false" : "true")}";
         await File.WriteAllTextAsync(config, $"""
             listener {port} 127.0.0.1
-            allow_anonymous {(extraConfig.Contains("password_file", StringComparison.Ordinal) ? "false" : "true")}
+            {anonymous}
             persistence {(persistent ? "true" : "false")}
             persistence_location {directory}/
             user {Environment.UserName}

@@ -69,6 +69,10 @@ public class MqttContractTests
         Assert.Equal((Outcomes.Published, "ok", (string?)null), (ok.Outcome, ok.Ack, ok.Error));
         Assert.Equal((Outcomes.Failed, "failed", "the ECU reported a failure: window motor blocked"), (failed.Outcome, failed.Ack, failed.Error));
         Assert.Equal((Outcomes.Failed, "timeout", "the ECU did not acknowledge the command in time"), (silent.Outcome, silent.Ack, silent.Error));
+        // Each command names its own domain's ack topic: the ACL lets only that domain's ECU write it.
+        Assert.Equal(["vehicle/demo/cmd/body → vehicle/demo/agent/ack/body", "vehicle/demo/cmd/climate → vehicle/demo/agent/ack/climate",
+                "vehicle/demo/cmd/media → vehicle/demo/agent/ack/media"],
+            ecu.Received.Where(m => m.Topic.Contains("/cmd/", StringComparison.Ordinal)).Select(m => $"{m.Topic} → {m.ResponseTopic}").Order(StringComparer.Ordinal));
         await ecu.WaitForAsync(r => r.Count(m => m.Topic == "vehicle/demo/agent/response") >= 5);
         var spoken = ecu.On("vehicle/demo/agent/response").Select(m => (m.Json["utterance_id"]!.GetValue<string>(), m.Json["text"]!.GetValue<string>())).ToList();
         Assert.Contains(("ack-failed", "抱歉，车辆未能执行刚才的指令。"), spoken);

@@ -242,7 +242,8 @@ public class ParserFuzzTests(ITestOutputHelper output)
     {
         var acks = new AckTracker(TimeSpan.FromMinutes(5), TimeProvider.System);
         string[] ids = ["c1", "c2", "c3"];
-        foreach (var id in ids) _ = acks.Expect(id);
+        const string media = "vehicle/demo/agent/ack/media";
+        foreach (var id in ids) _ = acks.Expect(id, media);
         string[] valid =
         [
             """{"command_id":"c1","status":"ok"}""", """{"command_id":"c2","status":"failed","reason":"motor stalled"}""",
@@ -250,13 +251,14 @@ public class ParserFuzzTests(ITestOutputHelper output)
         ];
         var payload = Gen.Frequency((3, FuzzGen.Bytes), (6, FuzzGen.Mutations(valid).Select(Encoding.UTF8.GetBytes)), (1, FuzzGen.Text.Select(Encoding.UTF8.GetBytes)));
         var completed = 0;
-        var ran = FuzzGen.Check(output, "ack (AckTracker.OnAck)", Gen.Zip(payload, Gen.Elements<string?>(null, null, "c1", "c2", "zz", "")), 10_000, x =>
+        var ran = FuzzGen.Check(output, "ack (AckTracker.OnAck)", Gen.Zip(payload, Gen.Zip(Gen.Elements<string?>(null, null, "c1", "c2", "zz", ""),
+            Gen.Elements(media, media, "vehicle/demo/agent/ack/climate"))), 10_000, x =>
         {
-            var ignored = acks.OnAck(x.Item1, x.Item2);
+            var ignored = acks.OnAck(x.Item2.Item2, x.Item1, x.Item2.Item1);
             if (ignored is not null) { Reason(ignored, "ack"); return; }
             completed++;
             // Keep commands waiting so later acks can complete them too.
-            foreach (var id in ids) { acks.Forget(id); _ = acks.Expect(id); }
+            foreach (var id in ids) { acks.Forget(id); _ = acks.Expect(id, media); }
         });
         output.WriteLine($"  completed {completed}, ignored {ran - completed}");
         Assert.Equal(10_000, ran);

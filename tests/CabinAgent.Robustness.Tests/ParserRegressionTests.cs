@@ -39,9 +39,9 @@ public class ParserRegressionTests
     public void AckWithARepeatedKeyIsIgnoredWithAReason()
     {
         var acks = new AckTracker(TimeSpan.FromMinutes(1), TimeProvider.System);
-        _ = acks.Expect("c1");
+        _ = acks.Expect("c1", "vehicle/demo/agent/ack/media");
         string? reason = null;
-        var ex = Record.Exception(() => reason = acks.OnAck(Encoding.UTF8.GetBytes("""{"command_id":"c1","command_id":"c2","status":"ok"}"""), null));
+        var ex = Record.Exception(() => reason = acks.OnAck("vehicle/demo/agent/ack/media", Encoding.UTF8.GetBytes("""{"command_id":"c1","command_id":"c2","status":"ok"}"""), null));
         Assert.Null(ex);
         Assert.False(string.IsNullOrWhiteSpace(reason));
     }

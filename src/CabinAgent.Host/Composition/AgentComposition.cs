@@ -17,6 +17,9 @@ namespace CabinAgent.Host.Composition;
 /// </summary>
 public static class AgentComposition
 {
+    /// <summary>The key of the <see cref="RejectedInputLog"/> for acknowledgements the tracker ignored.</summary>
+    public const string RejectedAcks = "ack";
+
     /// <summary>Builds configuration: shipped defaults, then an optional file, then <c>CABIN_</c> environment variables, then overrides.</summary>
     public static IConfiguration BuildConfiguration(string? configFile = null, IDictionary<string, string?>? overrides = null)
     {
@@ -87,10 +90,17 @@ public static class AgentComposition
             sp.GetRequiredService<ILogger<MqttConnection>>()));
         services.AddSingleton(sp => new CommandOutbox(Options<MqttOptions>(sp).EffectiveOutboxPath));
         services.AddSingleton(sp => new DeadLetterFile(DeadLetterFile.BesideOutbox(Options<MqttOptions>(sp).EffectiveOutboxPath)));
+        // Rejected bus input is logged rate-limited and counted; every RejectedInputLog registered shows in /metrics.
+        services.AddKeyedSingleton(RejectedAcks, (sp, _) => new RejectedInputLog(RejectedAcks,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<AckTracker>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => sp.GetRequiredKeyedService<RejectedInputLog>(RejectedAcks));
         services.AddSingleton(sp =>
         {
             var mqtt = Options<MqttOptions>(sp);
-            var acks = mqtt.AckTimeoutMs > 0 ? new AckTracker(TimeSpan.FromMilliseconds(mqtt.AckTimeoutMs), sp.GetRequiredService<TimeProvider>()) : null;
+            var acks = mqtt.AckTimeoutMs > 0
+                ? new AckTracker(TimeSpan.FromMilliseconds(mqtt.AckTimeoutMs), sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredKeyedService<RejectedInputLog>(RejectedAcks))
+                : null;
             var output = new MqttAgentOutput(sp.GetRequiredService<MqttConnection>(), sp.GetRequiredService<TopicMap>(), mqtt,
                 sp.GetRequiredService<CommandOutbox>(), sp.GetRequiredService<DeadLetterFile>(), acks,
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<MqttAgentOutput>>());

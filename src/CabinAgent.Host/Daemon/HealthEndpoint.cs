@@ -12,7 +12,8 @@ namespace CabinAgent.Host.Daemon;
 
 /// <summary>
 /// <c>GET /healthz</c> (JSON: broker, outbox, tiers) and <c>GET /metrics</c> (Prometheus text: utterances by
-/// outcome and tier, stage latencies, broker state, outbox depth, safety-layer counts including latency-budget misses)
+/// outcome and tier, stage latencies, broker state, outbox depth, safety-layer counts including latency-budget misses,
+/// rejected bus input)
 /// on loopback.
 /// </summary>
 internal sealed class HealthEndpoint(
@@ -23,6 +24,7 @@ internal sealed class HealthEndpoint(
     PipelineMetrics pipelineMetrics,
     CabinAgent.Safety.SafetyModule safety,
     IEnumerable<IHealthContributor> contributors,
+    IEnumerable<RejectedInputLog> rejectedInputs,
     ILogger<HealthEndpoint> logger) : BackgroundService
 {
     private static readonly Gauge BrokerConnected = Metrics.CreateGauge("cabin_broker_connected", "1 while connected to the MQTT broker");
@@ -35,6 +37,9 @@ internal sealed class HealthEndpoint(
     private static readonly Gauge ComponentOk = Metrics.CreateGauge("cabin_component_ok",
         "1 when a component (llm model, speech front) is loaded and working, 0 when it is degraded",
         new GaugeConfiguration { LabelNames = ["component", "state"] });
+    private static readonly Counter RejectedInput = Metrics.CreateCounter("cabin_rejected_input_total",
+        "Bus input rejected since start, by kind (ack): every one, though its log lines are rate-limited",
+        new CounterConfiguration { LabelNames = ["input"] });
     private static readonly Counter Utterances = Metrics.CreateCounter("cabin_utterances_total", "Utterances by outcome and tier",
         new CounterConfiguration { LabelNames = ["outcome", "tier"] });
     private static readonly Histogram StageLatency = Metrics.CreateHistogram("cabin_stage_latency_ms", "Latency of each pipeline stage in ms",
@@ -74,6 +79,8 @@ internal sealed class HealthEndpoint(
                     ComponentOk.WithLabels(component, state).Set(problem is null ? 1 : 0);
                 }
             }
+            foreach (var rejected in rejectedInputs)
+                RejectedInput.WithLabels(rejected.Input).IncTo(rejected.Total);
             foreach (var (name, value) in safety.Layer.Counters.Snapshot())
             {
                 var dot = name.IndexOf('.');
