@@ -49,6 +49,10 @@ public class TelemetryTests
     [InlineData("speed_kmh", """{"value": 5, "ts_ms": -1}""", TelemetryRejection.Malformed)]
     [InlineData("speed_kmh", """{"value": 5, "ts_ms": "soon"}""", TelemetryRejection.Malformed)]
     [InlineData("speed_kmh", """{"value": 5} {"value": 6}""", TelemetryRejection.Malformed)]
+    [InlineData("speed_kmh", """{"value": 1, "value": 120}""", TelemetryRejection.Malformed)]
+    [InlineData("speed_kmh", """{"value": 1, "\u0076alue": 120}""", TelemetryRejection.Malformed)]
+    [InlineData("speed_kmh", """{"value": 1, "ts_ms": 1, "ts_ms": 2}""", TelemetryRejection.Malformed)]
+    [InlineData("speed_kmh", """{"value": 1, "src": "a", "src": "b"}""", TelemetryRejection.Malformed)]
     [InlineData("speed_kmh", """{"value": "fast"}""", TelemetryRejection.WrongType)]
     [InlineData("speed_kmh", """{"value": null}""", TelemetryRejection.WrongType)]
     [InlineData("speed_kmh", """{"value": -1}""", TelemetryRejection.OutOfRange)]
@@ -97,6 +101,26 @@ public class TelemetryTests
         Assert.True(h.Raw("speed_kmh", """{"value": 52, "ts_ms": 2001}""", 200).Accepted);
         Assert.Equal(52, h.Layer.Read("speed_kmh", Harness.At(200)).Value);
         Assert.Equal(1, h.Layer.Counters.Get("telemetry_rejected.out_of_order"));
+    }
+
+    [Theory]
+    [InlineData("""{"value": 1, "value": 120}""", "speed_kmh: duplicate key 'value'")]
+    [InlineData("""{"value": 1, "\u0076alue": 120}""", "speed_kmh: duplicate key 'value'")]
+    [InlineData("""{"ts_ms": 1, "value": 1, "ts_ms": 2}""", "speed_kmh: duplicate key 'ts_ms'")]
+    [InlineData("""{"value": 1, "src": {"a": 1}, "src": 2}""", "speed_kmh: duplicate key 'src'")]
+    public void Duplicate_keys_are_malformed_whichever_would_win(string payload, string reason)
+    {
+        var h = new Harness();
+        var result = h.Raw("speed_kmh", payload, 0);
+        Assert.Equal((TelemetryRejection.Malformed, reason), (result.Rejection, result.Reason));
+        Assert.Equal(SignalStatus.Missing, h.Layer.Read("speed_kmh", Harness.At(0)).Status);
+    }
+
+    [Fact]
+    public void Repeated_keys_inside_an_ignored_member_are_not_duplicates()
+    {
+        var h = new Harness();
+        Assert.True(h.Raw("speed_kmh", """{"value": 1, "meta": {"src": 1}, "meta2": {"src": 2}}""", 0).Accepted);
     }
 
     [Fact]
