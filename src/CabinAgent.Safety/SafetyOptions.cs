@@ -117,8 +117,6 @@ public sealed class TelemetryOptions
 
     public int RejectionLogIntervalMs { get; init; } = 10_000;
 
-    public TimeSpan MaxClockSkew => TimeSpan.FromMilliseconds(MaxClockSkewMs);
-
     internal void Validate(List<string> p)
     {
         if (MaxClockSkewMs is < 1 or > 3_600_000) p.Add("telemetry.max_clock_skew_ms must be within 1..3600000");
