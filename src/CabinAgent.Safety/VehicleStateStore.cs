@@ -273,8 +273,17 @@ public sealed class VehicleStateStore
             {
                 var isValue = reader.ValueTextEquals("value"u8);
                 var isTs = !isValue && reader.ValueTextEquals("ts_ms"u8);
-                if (isValue ? value is not null : isTs ? ts is not null : !(otherKeys ??= new(StringComparer.Ordinal)).Add(reader.GetString()!))
-                    return Fail(TelemetryRejection.Malformed, $"{signal.Name}: duplicate key '{Truncate(reader.GetString()!)}'");
+                var duplicate = isValue ? (value is null ? null : "value") : isTs ? (ts is null ? null : "ts_ms") : null;
+                if (!isValue && !isTs)
+                {
+                    // The reader checks a key's UTF-8 only when it is decoded; a broken key is malformed, not a crash.
+                    string key;
+                    try { key = reader.GetString()!; }
+                    catch (InvalidOperationException) { return Fail(TelemetryRejection.Malformed, $"{signal.Name}: a key is not valid UTF-8"); }
+                    if (!(otherKeys ??= new(StringComparer.Ordinal)).Add(key)) duplicate = key;
+                }
+                if (duplicate is not null)
+                    return Fail(TelemetryRejection.Malformed, $"{signal.Name}: duplicate key '{Truncate(duplicate)}'");
                 reader.Read();
                 if (isValue)
                 {

@@ -117,6 +117,16 @@ public class TelemetryTests
     }
 
     [Fact]
+    public void A_key_that_is_not_valid_utf8_is_malformed_not_a_crash()
+    {
+        // Found by ParserFuzzTests: {"valu\xE1lue":1e-4 — the reader only checks a key's UTF-8 when it is decoded.
+        byte[] payload = [123, 34, 118, 97, 108, 117, 118, 225, 108, 117, 101, 34, 58, 49, 101, 45, 52, 125];
+        var h = new Harness();
+        var result = h.Layer.IngestTelemetry("driver_fatigue_level", payload, Harness.At(0));
+        Assert.Equal((TelemetryRejection.Malformed, "driver_fatigue_level: a key is not valid UTF-8"), (result.Rejection, result.Reason));
+    }
+
+    [Fact]
     public void Repeated_keys_inside_an_ignored_member_are_not_duplicates()
     {
         var h = new Harness();
