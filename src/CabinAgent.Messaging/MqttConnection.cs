@@ -9,7 +9,8 @@ using MQTTnet.Protocol;
 namespace CabinAgent.Messaging;
 
 /// <summary>An inbound message, already copied out of the client's buffers.</summary>
-public sealed record InboundMessage(string Topic, byte[] Payload, long ReceivedTimestamp, string? CorrelationData = null);
+/// <param name="Retained">The broker's retained copy, delivered because we subscribed (not a live publish).</param>
+public sealed record InboundMessage(string Topic, byte[] Payload, long ReceivedTimestamp, string? CorrelationData = null, bool Retained = false);
 
 /// <summary>
 /// The agent's one MQTT 5 session: connects with a retained last will on the status topic, announces
@@ -181,7 +182,7 @@ public sealed class MqttConnection : IAsyncDisposable
         {
             try
             {
-                await handler(new InboundMessage(topic, payload, received, correlation)).ConfigureAwait(false);
+                await handler(new InboundMessage(topic, payload, received, correlation, e.ApplicationMessage.Retain)).ConfigureAwait(false);
             }
             catch (Exception ex)
             {

@@ -11,6 +11,8 @@ public static class AlertKinds
     public const string Fatigue = "fatigue";
     public const string SeatbeltUnfastened = "seatbelt_unfastened";
     public const string DoorOpenMoving = "door_open_moving";
+    /// <summary>Diagnostic: a signal's source clock runs ahead of ours beyond the skew window, so it is being rejected.</summary>
+    public const string TelemetryClockFault = "telemetry_clock_fault";
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<AlertSeverity>))]

@@ -29,6 +29,8 @@ public static class CounterNames
     public const string TelemetryAccepted = "telemetry_accepted";
     /// <summary>+ <c>.reason</c> (<see cref="TelemetryRejection"/> in snake case)</summary>
     public const string TelemetryRejected = "telemetry_rejected";
+    /// <summary>+ <c>.signal</c>: the source's clock stepped back beyond the skew window and the signal was re-based.</summary>
+    public const string TelemetryResync = "telemetry_resync";
     /// <summary>+ <c>.kind</c></summary>
     public const string AlertsRaised = "alerts_raised";
     /// <summary>+ <c>.kind</c>: a due alert the outbound queue could not take (sink stuck); it is retried.</summary>

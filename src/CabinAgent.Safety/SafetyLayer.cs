@@ -27,7 +27,8 @@ public sealed class SafetyLayer : ISafetyLayer
     // Order: _dialog before _state, never the other way round.
     private readonly Lock _state = new();   // store, alert rules
     private readonly Lock _dialog = new();  // pending confirmation
-    private readonly Dictionary<TelemetryRejection, DateTimeOffset> _lastRejectionLog = new();
+    private readonly ClockFaultAlerts _clockFaults;
+    private readonly LogRateLimit _telemetryLog; // under _state
 
     private readonly Func<SafetyAlert, bool> _post;
     private PendingConfirmation? _pending;
@@ -50,6 +51,9 @@ public sealed class SafetyLayer : ISafetyLayer
         _store = new VehicleStateStore(options, Counters);
         _alerts = new AlertEngine(options.Alerts, catalog, _store, Counters, _log);
         _gate = new SafetyGate(options.Gate, options.Confirmation, catalog, _store);
+        _clockFaults = new ClockFaultAlerts(options.Alerts.TelemetryClockFault, Counters, _log);
+        _telemetryLog = new LogRateLimit(options.Telemetry.RejectionLogMaxLines,
+            TimeSpan.FromMilliseconds(options.Telemetry.RejectionLogIntervalMs));
         _answers = new ConfirmationAnswers(options.Confirmation.Yes, options.Confirmation.No, detector.Normalizer);
         _driverLang = options.DefaultLang;
         _post = alert => _outbox.TryPost(alert); // one delegate for the life of the layer, not one per message
@@ -74,13 +78,16 @@ public sealed class SafetyLayer : ISafetyLayer
     /// <c>speed_kmh</c>). Evaluates the alert rules at <paramref name="receivedAt"/>. Never throws: bad input is
     /// rejected with a reason, and a fault in a rule is logged and counted (the MQTT subscriber must keep running).
     /// </summary>
-    public IngestResult IngestTelemetry(string topicSuffix, ReadOnlySpan<byte> payload, DateTimeOffset receivedAt)
+    /// <param name="origin"><see cref="TelemetryOrigin.Retained"/> for the broker's retained copy (MQTT retain flag on
+    /// delivery): it is judged by its <c>ts_ms</c> before it may count.</param>
+    public IngestResult IngestTelemetry(string topicSuffix, ReadOnlySpan<byte> payload, DateTimeOffset receivedAt,
+        TelemetryOrigin origin = TelemetryOrigin.Live)
     {
         lock (_state)
         {
-            var result = _store.Ingest(topicSuffix, payload, receivedAt);
-            if (!result.Accepted) LogRejection(result, receivedAt);
-            else if (AlertEngine.Uses(result.Signal!)) EvaluateGuarded(receivedAt);
+            var result = _store.Ingest(topicSuffix, payload, receivedAt, origin);
+            Observe(result, receivedAt);
+            if (result.Accepted && AlertEngine.Uses(result.Signal!)) EvaluateGuarded(receivedAt);
             return result;
         }
     }
@@ -104,8 +111,7 @@ public sealed class SafetyLayer : ISafetyLayer
         lock (_state)
         {
             var results = _store.ApplySnapshot(state, at);
-            foreach (var r in results)
-                if (!r.Accepted) LogRejection(r, at);
+            foreach (var r in results) Observe(r, at);
             EvaluateGuarded(at);
             return results;
         }
@@ -334,11 +340,22 @@ public sealed class SafetyLayer : ISafetyLayer
         };
     }
 
-    private void LogRejection(IngestResult result, DateTimeOffset at)
+    /// <summary>What the store refused or re-based goes to the log (rate-limited per reason; the counters keep the
+    /// totals) and to the clock-fault alert. Under <see cref="_state"/>.</summary>
+    private void Observe(IngestResult result, DateTimeOffset at)
     {
-        // Counted every time; logged at most once a second per reason so a flood of bad messages cannot flood the log.
-        if (_lastRejectionLog.TryGetValue(result.Rejection, out var last) && at - last < TimeSpan.FromSeconds(1) && at >= last) return;
-        _lastRejectionLog[result.Rejection] = at;
-        _log.LogWarning("telemetry rejected ({Rejection}): {Reason}", VehicleStateStore.RejectionName(result.Rejection), result.Reason);
+        _clockFaults.Observe(result, at, _driverLang, _post);
+        if (!result.Accepted)
+        {
+            var reason = VehicleStateStore.RejectionName(result.Rejection);
+            if (!_telemetryLog.TryTake(reason, at, out var skipped)) return;
+            if (skipped == 0) _log.LogWarning("telemetry rejected ({Rejection}): {Reason}", reason, result.Reason);
+            else _log.LogWarning("telemetry rejected ({Rejection}): {Reason} (and {Skipped} more since the last line)", reason, result.Reason, skipped);
+        }
+        else if (result.Resync is { } resync && _telemetryLog.TryTake(CounterNames.TelemetryResync, at, out var skipped))
+        {
+            if (skipped == 0) _log.LogWarning("telemetry resync: {Resync}", resync);
+            else _log.LogWarning("telemetry resync: {Resync} (and {Skipped} more since the last line)", resync, skipped);
+        }
     }
 }

@@ -16,6 +16,8 @@ public sealed class SafetyOptions
     /// <summary>Signal name → how long a value stays usable after it was received, in ms.</summary>
     public Dictionary<string, int> MaxAgeMs { get; init; } = new();
 
+    public TelemetryOptions Telemetry { get; init; } = new();
+
     public AlertRulesOptions Alerts { get; init; } = new();
 
     /// <summary>Path (<c>overspeed</c>, <c>fatigue</c>, <c>seatbelt_unfastened</c>, <c>door_open_moving</c>,
@@ -79,6 +81,7 @@ public sealed class SafetyOptions
         }
         foreach (var name in MaxAgeMs.Keys)
             if (!TelemetrySignals.TryGet(name, out _)) p.Add($"max_age_ms: unknown signal '{name}'");
+        Telemetry.Validate(p);
         foreach (var path in BudgetPaths)
         {
             if (!BudgetsMs.TryGetValue(path, out var ms)) p.Add($"budgets_ms.{path} missing");
@@ -97,6 +100,29 @@ public sealed class SafetyOptions
     public TimeSpan MaxAge(SignalDefinition signal) => TimeSpan.FromMilliseconds(MaxAgeMs[signal.Name]);
 
     public TimeSpan Budget(string path) => TimeSpan.FromMilliseconds(BudgetsMs[path]);
+}
+
+/// <summary>How far telemetry time is trusted, and how loudly bad telemetry is logged.</summary>
+public sealed class TelemetryOptions
+{
+    /// <summary>
+    /// The most a source's <c>ts_ms</c> may run ahead of the agent's clock (beyond it: rejected as <c>future</c>), and
+    /// the largest step back that still counts as a reordering (<c>out_of_order</c>) rather than a clock step (resync).
+    /// It also bounds how long one message stamped ahead can hold later ones off as out of order.
+    /// </summary>
+    public int MaxClockSkewMs { get; init; } = 2000;
+
+    /// <summary>At most this many warning lines per reason per <see cref="RejectionLogIntervalMs"/>; the counters keep the total.</summary>
+    public int RejectionLogMaxLines { get; init; } = 5;
+
+    public int RejectionLogIntervalMs { get; init; } = 10_000;
+
+    internal void Validate(List<string> p)
+    {
+        if (MaxClockSkewMs is < 1 or > 3_600_000) p.Add("telemetry.max_clock_skew_ms must be within 1..3600000");
+        if (RejectionLogMaxLines < 1) p.Add("telemetry.rejection_log_max_lines must be >= 1");
+        if (RejectionLogIntervalMs < 1) p.Add("telemetry.rejection_log_interval_ms must be >= 1");
+    }
 }
 
 public sealed class SafetyConfigException(string message, Exception? inner = null) : Exception(message, inner);
@@ -122,9 +148,11 @@ public sealed class AlertRulesOptions
     public FatigueOptions Fatigue { get; init; } = new();
     public MovingRuleOptions SeatbeltUnfastened { get; init; } = new();
     public MovingRuleOptions DoorOpenMoving { get; init; } = new();
+    public ClockFaultOptions TelemetryClockFault { get; init; } = new();
 
     internal void Validate(List<string> p)
     {
+        TelemetryClockFault.Validate(p);
         Overspeed.Validate(p);
         Fatigue.Validate(p);
         SeatbeltUnfastened.Validate(p, "alerts.seatbelt_unfastened");
@@ -151,6 +179,23 @@ public sealed class OverspeedOptions
         if (RealertMs <= 0) p.Add("alerts.overspeed.realert_ms must be > 0");
         if (CriticalOverKmh <= ToleranceKmh) p.Add("alerts.overspeed.critical_over_kmh must exceed tolerance_kmh");
         Spoken.Validate(p, "alerts.overspeed.spoken");
+    }
+}
+
+/// <summary>
+/// The diagnostic alert for a telemetry source whose <c>ts_ms</c> runs ahead of the agent's clock: that signal is being
+/// rejected, so the rules that need it cannot judge. Raised once per fault episode per signal; a new episode of the same
+/// signal within <see cref="RealertMs"/> of its last alert is not spoken again (a clock flapping at the window's edge).
+/// </summary>
+public sealed class ClockFaultOptions
+{
+    public int RealertMs { get; init; } = 60_000;
+    public Spoken Spoken { get; init; } = new();
+
+    internal void Validate(List<string> p)
+    {
+        if (RealertMs <= 0) p.Add("alerts.telemetry_clock_fault.realert_ms must be > 0");
+        Spoken.Validate(p, "alerts.telemetry_clock_fault.spoken");
     }
 }
 

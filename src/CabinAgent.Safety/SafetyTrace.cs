@@ -10,7 +10,8 @@ namespace CabinAgent.Safety;
 /// Feeds a recorded trace (JSON lines) through the safety layer deterministically, with the clock driven by each
 /// line's <c>t_ms</c>, and writes every alert, notice, rejection and decision as a JSON line. Understood lines:
 /// <list type="bullet">
-/// <item><c>{"t_ms", "topic": "telemetry/&lt;signal&gt;", "payload": {"value", "ts_ms"?}}</c> — a telemetry message;</item>
+/// <item><c>{"t_ms", "topic": "telemetry/&lt;signal&gt;", "payload": {"value", "ts_ms"?}, "retained"?: true}</c> — a
+/// telemetry message (<c>retained</c>: as the broker's retained copy delivered on subscribing);</item>
 /// <item><c>{"t_ms", "vehicle_state": {signal: value, …}}</c> — a snapshot applied at <c>t_ms</c>;</item>
 /// <item><c>{"t_ms", "text", "lang"?, "utterance_id"?, "command"?}</c> — an utterance: PreCheck, then (when the line
 /// carries the command a tier produced and PreCheck said continue) the gate.</item>
@@ -98,7 +99,9 @@ public sealed class SafetyTraceRunner
         if (obj["topic"] is JsonValue topicValue && topicValue.TryGetValue<string>(out var topic))
         {
             var payload = Encoding.UTF8.GetBytes(obj["payload"]?.ToJsonString() ?? "");
-            var result = _layer.IngestTelemetry(topic, payload, now);
+            var origin = obj["retained"] is JsonValue rv && rv.TryGetValue<bool>(out var retained) && retained
+                ? TelemetryOrigin.Retained : TelemetryOrigin.Live;
+            var result = _layer.IngestTelemetry(topic, payload, now, origin);
             if (!result.Accepted)
                 Write(new JsonObject
                 {

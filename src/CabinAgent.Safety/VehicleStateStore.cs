@@ -16,11 +16,31 @@ public enum TelemetryRejection
     WrongType,
     /// <summary>Outside the signal's plausible range.</summary>
     OutOfRange,
-    /// <summary>Source <c>ts_ms</c> older than the one already stored.</summary>
+    /// <summary>Older than the stored value by no more than the skew window (a reordering): its source <c>ts_ms</c>
+    /// against the last one of the signal, or, without one, its receipt time against the stored value's.</summary>
     OutOfOrder,
+    /// <summary>Source <c>ts_ms</c> further ahead of the agent's clock than the skew window.</summary>
+    Future,
+    /// <summary>A retained message older than the signal's max age by its <c>ts_ms</c> against the agent's clock.</summary>
+    RetainedStale,
+    /// <summary>A retained message without <c>ts_ms</c>: nothing says how old it is.</summary>
+    RetainedUnstamped,
 }
 
-public readonly record struct IngestResult(TelemetryRejection Rejection, string? Reason, SignalDefinition? Signal)
+/// <summary>How a telemetry message reached the agent.</summary>
+public enum TelemetryOrigin
+{
+    /// <summary>Published while the agent was subscribed.</summary>
+    Live,
+    /// <summary>The broker's retained copy, handed over on (re)subscribing: it may be from before the agent started.</summary>
+    Retained,
+}
+
+/// <param name="TsMs">The message's source <c>ts_ms</c>, when it had one and parsed.</param>
+/// <param name="Resync">Set when an accepted message re-based its signal's timeline (the source clock stepped back
+/// beyond the skew window): what happened, for the log.</param>
+public readonly record struct IngestResult(TelemetryRejection Rejection, string? Reason, SignalDefinition? Signal,
+    long? TsMs = null, string? Resync = null)
 {
     public bool Accepted => Rejection == TelemetryRejection.None;
 }
@@ -57,8 +77,10 @@ public readonly record struct SignalReading(SignalDefinition Signal, SignalStatu
 /// The last good value of every telemetry signal, with when it was received and its source timestamp.
 /// Bad messages are rejected with a reason and counted; they never overwrite good state.
 /// Freshness is judged on the agent's own clock (receipt time), because ECU clocks may disagree with ours;
-/// the source <c>ts_ms</c> only orders messages of one signal.
-/// Not thread-safe: <see cref="SafetyLayer"/> serialises access.
+/// the source <c>ts_ms</c> orders messages of one signal, and is trusted only within the skew window of our clock:
+/// further ahead it is <c>future</c> (else one message stamped far ahead would hold every later one off as out of
+/// order); a step back beyond the window is the source's clock being reset, which re-bases the signal instead of
+/// locking it out. Not thread-safe: <see cref="SafetyLayer"/> serialises access.
 /// </summary>
 public sealed class VehicleStateStore
 {
@@ -67,16 +89,21 @@ public sealed class VehicleStateStore
     private readonly DateTimeOffset[] _receivedAt = new DateTimeOffset[TelemetrySignals.All.Count];
     private readonly bool[] _present = new bool[TelemetrySignals.All.Count];
     private readonly TimeSpan[] _maxAge;
+    private readonly long _skewMs;
     private readonly SafetyCounters _counters;
 
     private static readonly string[] AcceptedCounter =
         TelemetrySignals.All.Select(s => $"{CounterNames.TelemetryAccepted}.{s.Name}").ToArray();
 
+    private static readonly string[] ResyncCounter =
+        TelemetrySignals.All.Select(s => $"{CounterNames.TelemetryResync}.{s.Name}").ToArray();
+
     public VehicleStateStore(SafetyOptions options, SafetyCounters counters)
     {
         _maxAge = TelemetrySignals.All.Select(options.MaxAge).ToArray();
+        _skewMs = options.Telemetry.MaxClockSkewMs;
         _counters = counters;
-        Array.Fill(_sourceTsMs, long.MinValue);
+        Array.Fill(_sourceTsMs, long.MinValue); // no source stamp yet
     }
 
     /// <summary>
@@ -84,7 +111,8 @@ public sealed class VehicleStateStore
     /// full topic,
     /// <paramref name="payload"/> the UTF-8 JSON <c>{"value": v, "ts_ms": optional}</c>.
     /// </summary>
-    public IngestResult Ingest(string topicSuffix, ReadOnlySpan<byte> payload, DateTimeOffset receivedAt)
+    public IngestResult Ingest(string topicSuffix, ReadOnlySpan<byte> payload, DateTimeOffset receivedAt,
+        TelemetryOrigin origin = TelemetryOrigin.Live)
     {
         var name = SignalName(topicSuffix ?? "");
         if (!TelemetrySignals.TryGet(name, out var signal))
@@ -95,16 +123,70 @@ public sealed class VehicleStateStore
             return Reject(parsed.Rejection, parsed.Reason!, signal);
 
         var i = signal.Index;
-        if (parsed.TsMs is { } ts && _present[i] && ts < _sourceTsMs[i])
-            return Reject(TelemetryRejection.OutOfOrder,
-                string.Create(CultureInfo.InvariantCulture, $"{signal.Name}: ts_ms {ts} is older than the stored {_sourceTsMs[i]}"), signal);
+        var ts = parsed.TsMs;
+        var nowMs = receivedAt.ToUnixTimeMilliseconds();
+        if (ts > nowMs + _skewMs)
+            return Reject(TelemetryRejection.Future, string.Create(CultureInfo.InvariantCulture,
+                $"{signal.Name}: ts_ms {ts} is more than {_skewMs} ms ahead of the agent's clock ({nowMs})"), signal, ts);
+
+        var freshFrom = receivedAt;
+        if (origin == TelemetryOrigin.Retained)
+        {
+            // The broker kept this from some time ago, maybe from before we started: only its stamp says how old it
+            // is, and a stale "speed 0, gear P" must never open the gate.
+            if (ts is not { } stamped)
+                return Reject(TelemetryRejection.RetainedUnstamped,
+                    $"{signal.Name}: retained value without ts_ms: its age cannot be judged", signal);
+            var age = nowMs - stamped;
+            if (age > (long)_maxAge[i].TotalMilliseconds)
+                return Reject(TelemetryRejection.RetainedStale, string.Create(CultureInfo.InvariantCulture,
+                    $"{signal.Name}: retained value is {age} ms old (ts_ms {stamped}, max age {_maxAge[i].TotalMilliseconds} ms)"), signal, ts);
+            // Its age runs from when the source stamped it, not from when the broker handed it over.
+            if (age > 0) freshFrom = DateTimeOffset.FromUnixTimeMilliseconds(stamped);
+        }
+
+        var (outOfOrder, resync) = Order(signal, ts, nowMs, origin);
+        if (outOfOrder is not null)
+            return Reject(TelemetryRejection.OutOfOrder, outOfOrder, signal, ts);
+        if (resync is not null) _counters.Increment(ResyncCounter[i]);
 
         _values[i] = parsed.Value;
-        if (parsed.TsMs is { } t) _sourceTsMs[i] = t;
-        _receivedAt[i] = receivedAt;
+        if (ts is { } t) _sourceTsMs[i] = t;
+        _receivedAt[i] = freshFrom;
         _present[i] = true;
         _counters.Increment(AcceptedCounter[i]);
-        return new IngestResult(TelemetryRejection.None, null, signal);
+        return new IngestResult(TelemetryRejection.None, null, signal, ts, resync);
+    }
+
+    /// <summary>
+    /// Places a message on its signal's timeline: by its source <c>ts_ms</c> against the last source stamp, or, without
+    /// one, by its receipt time against the stored value's. The two are never compared with each other (the source's
+    /// clock and ours differ), so a source mixing stamped and unstamped messages cannot lock itself out. Older by up to
+    /// the skew window is a reordering (rejected); older by more is a clock step (an ECU reboot, a clock correction, or
+    /// our own clock stepping back): the message is taken and the signal re-based. A retained message is a copy of the
+    /// past, never a clock step: older is always out of order.
+    /// </summary>
+    private (string? OutOfOrder, string? Resync) Order(SignalDefinition signal, long? ts, long receivedMs, TelemetryOrigin origin)
+    {
+        var i = signal.Index;
+        long stamp, last;
+        string what;
+        if (ts is { } t)
+        {
+            if (_sourceTsMs[i] == long.MinValue) return default;
+            (stamp, last, what) = (t, _sourceTsMs[i], "ts_ms");
+        }
+        else
+        {
+            if (!_present[i]) return default;
+            (stamp, last, what) = (receivedMs, _receivedAt[i].ToUnixTimeMilliseconds(), "receipt time");
+        }
+        if (stamp >= last) return default;
+        var back = last - stamp;
+        if (back <= _skewMs || origin == TelemetryOrigin.Retained)
+            return (string.Create(CultureInfo.InvariantCulture, $"{signal.Name}: {what} {stamp} is older than the stored {last}"), null);
+        return (null, string.Create(CultureInfo.InvariantCulture,
+            $"{signal.Name}: {what} stepped back {back} ms (from {last} to {stamp}), beyond the {_skewMs} ms window: re-based"));
     }
 
     /// <summary>The signal part of <c>speed_kmh</c>, <c>telemetry/speed_kmh</c> or <c>vehicle/v1/telemetry/speed_kmh</c>.</summary>
@@ -152,10 +234,10 @@ public sealed class VehicleStateStore
         return json;
     }
 
-    private IngestResult Reject(TelemetryRejection rejection, string reason, SignalDefinition? signal)
+    private IngestResult Reject(TelemetryRejection rejection, string reason, SignalDefinition? signal, long? ts = null)
     {
         _counters.Increment($"{CounterNames.TelemetryRejected}.{RejectionName(rejection)}");
-        return new IngestResult(rejection, reason, signal);
+        return new IngestResult(rejection, reason, signal, ts);
     }
 
     public static string RejectionName(TelemetryRejection r) => r switch
@@ -165,16 +247,23 @@ public sealed class VehicleStateStore
         TelemetryRejection.WrongType => "wrong_type",
         TelemetryRejection.OutOfRange => "out_of_range",
         TelemetryRejection.OutOfOrder => "out_of_order",
+        TelemetryRejection.Future => "future",
+        TelemetryRejection.RetainedStale => "retained_stale",
+        TelemetryRejection.RetainedUnstamped => "retained_unstamped",
         _ => "none",
     };
 
     private readonly record struct Parsed(TelemetryRejection Rejection, string? Reason, double Value, long? TsMs);
 
-    /// <summary>Reads <c>{"value": v, "ts_ms": n}</c> without building a DOM; other members are ignored.</summary>
+    /// <summary>
+    /// Reads <c>{"value": v, "ts_ms": n}</c> without building a DOM; other members are ignored. A key given twice is
+    /// malformed: JSON readers disagree on which one wins, so the ECU and we could read different values.
+    /// </summary>
     private static Parsed Parse(SignalDefinition signal, ReadOnlySpan<byte> payload)
     {
         double? value = null;
         long? ts = null;
+        HashSet<string>? otherKeys = null; // only payloads with extra members pay for it
         try
         {
             var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = 8 });
@@ -184,6 +273,17 @@ public sealed class VehicleStateStore
             {
                 var isValue = reader.ValueTextEquals("value"u8);
                 var isTs = !isValue && reader.ValueTextEquals("ts_ms"u8);
+                var duplicate = isValue ? (value is null ? null : "value") : isTs ? (ts is null ? null : "ts_ms") : null;
+                if (!isValue && !isTs)
+                {
+                    // The reader checks a key's UTF-8 only when it is decoded; a broken key is malformed, not a crash.
+                    string key;
+                    try { key = reader.GetString()!; }
+                    catch (InvalidOperationException) { return Fail(TelemetryRejection.Malformed, $"{signal.Name}: a key is not valid UTF-8"); }
+                    if (!(otherKeys ??= new(StringComparer.Ordinal)).Add(key)) duplicate = key;
+                }
+                if (duplicate is not null)
+                    return Fail(TelemetryRejection.Malformed, $"{signal.Name}: duplicate key '{Truncate(duplicate)}'");
                 reader.Read();
                 if (isValue)
                 {

@@ -19,6 +19,8 @@ public sealed class AgentUnderTest : IAsyncDisposable
 
     public MqttAgentOutput Output => _services.GetRequiredService<MqttAgentOutput>();
 
+    public CabinAgent.Safety.SafetyModule Safety => _services.GetRequiredService<CabinAgent.Safety.SafetyModule>();
+
     /// <summary>Each agent gets its own outbox file unless a test shares one on purpose (a restart).</summary>
     public static string NewOutboxPath() => Path.Combine(Path.GetTempPath(), $"cabin-test-outbox-{Guid.NewGuid():N}.jsonl");
 

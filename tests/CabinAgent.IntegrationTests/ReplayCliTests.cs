@@ -5,14 +5,16 @@ namespace CabinAgent.IntegrationTests;
 /// <summary><c>cabin-agent replay</c> as an integrator runs it: the built program, real files, exit codes.</summary>
 public class ReplayCliTests
 {
-    private static string Sample(string name)
+    private static string Sample(string name) => InRepository(Path.Combine("samples", name));
+
+    private static string InRepository(string relativePath)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "samples", name);
+            var candidate = Path.Combine(dir.FullName, relativePath);
             if (File.Exists(candidate)) return candidate;
         }
-        throw new FileNotFoundException($"samples/{name} not found above {AppContext.BaseDirectory}");
+        throw new FileNotFoundException($"{relativePath} not found above {AppContext.BaseDirectory}");
     }
 
     private static async Task<(int Exit, List<JsonObject> Lines, string Stderr)> ReplayAsync(params string[] args)
@@ -76,6 +78,27 @@ public class ReplayCliTests
         Assert.Equal(("safety", "ambulance"), (byId["drive-05"]["tier"]!.GetValue<string>(), byId["drive-05"]["command"]!["parameters"]!["service"]!.GetValue<string>()));
         var rejectedTelemetry = first.Lines.Where(l => l["telemetry"] is not null && l["outcome"]!.GetValue<string>() == "rejected").ToList();
         Assert.Equal(2, rejectedTelemetry.Count);
+    }
+
+    [Fact]
+    public async Task ATraceWhoseFirstSpeedLineIsStampedAtInt64MaxEndsWithTheOverspeedAlert()
+    {
+        var (exit, lines, _) = await ReplayAsync(InRepository("tests/CabinAgent.Safety.Tests/data/trace-future-ts.jsonl"), "--dry-run");
+
+        Assert.Equal(0, exit);
+        var telemetry = lines.Where(l => l["telemetry"] is not null).ToList();
+        Assert.Equal(11, telemetry.Count);
+        Assert.Equal(
+        [
+            "telemetry/speed_kmh: speed_kmh: ts_ms 9223372036854775807 is more than 2000 ms ahead of the agent's clock (1700000000000)",
+            "telemetry/gear: gear: ts_ms 9223372036854775807 is more than 2000 ms ahead of the agent's clock (1700000000000)",
+        ], telemetry.Where(l => l["outcome"]!.GetValue<string>() == "rejected").Select(l => $"{l["telemetry"]}: {l["error"]}"));
+        var alerts = lines.Where(l => l["alert"] is not null).Select(l => l["alert"]!).ToList();
+        Assert.Equal(["telemetry_clock_fault", "telemetry_clock_fault", "door_open_moving", "overspeed", "seatbelt_unfastened"],
+            alerts.Select(a => a["kind"]!.GetValue<string>()));
+        var overspeed = alerts.Single(a => a["kind"]!.GetValue<string>() == "overspeed");
+        Assert.Equal(("critical", 1700000004000L, """{"speed_kmh":120,"speed_limit_kmh":60}"""),
+            (overspeed["severity"]!.GetValue<string>(), overspeed["ts_ms"]!.GetValue<long>(), overspeed["state"]!.ToJsonString()));
     }
 
     [Fact]

@@ -26,12 +26,12 @@ internal sealed class Harness
         return SafetyOptions.Parse(stream);
     }
 
-    public Harness(SafetyOptions? options = null)
+    public Harness(SafetyOptions? options = null, Microsoft.Extensions.Logging.ILogger? log = null)
     {
         Options = options ?? LoadOptions();
         Clock = new SafetyReplayClock(StartMs);
         Outbox = new RecordingOutbox();
-        Layer = new SafetyLayer(Options, Detector, Catalog, Outbox, Clock);
+        Layer = new SafetyLayer(Options, Detector, Catalog, Outbox, Clock, log: log);
     }
 
     public SafetyOptions Options { get; }
@@ -42,10 +42,10 @@ internal sealed class Harness
     public static DateTimeOffset At(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(StartMs + ms);
 
     /// <summary>Sends raw payload text on <c>telemetry/&lt;signal&gt;</c> at <paramref name="ms"/> after the start.</summary>
-    public IngestResult Raw(string signal, string payload, long ms)
+    public IngestResult Raw(string signal, string payload, long ms, TelemetryOrigin origin = TelemetryOrigin.Live)
     {
         Layer.AdvanceTo(At(ms));
-        return Layer.IngestTelemetry("telemetry/" + signal, Encoding.UTF8.GetBytes(payload), At(ms));
+        return Layer.IngestTelemetry("telemetry/" + signal, Encoding.UTF8.GetBytes(payload), At(ms), origin);
     }
 
     public IngestResult Set(string signal, double value, long ms) =>

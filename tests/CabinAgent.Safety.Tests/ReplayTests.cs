@@ -4,13 +4,13 @@ namespace CabinAgent.Safety.Tests;
 
 public class ReplayTests
 {
-    private static string TracePath => Path.Combine(AppContext.BaseDirectory, "data", "trace-highway.jsonl");
+    private static string TracePath(string name = "trace-highway.jsonl") => Path.Combine(AppContext.BaseDirectory, "data", name);
 
-    private static List<JsonObject> Replay(out IReadOnlyDictionary<TraceLineKind, int> counts)
+    private static List<JsonObject> Replay(out IReadOnlyDictionary<TraceLineKind, int> counts, string trace = "trace-highway.jsonl")
     {
         var output = new StringWriter();
         var runner = SafetyTraceRunner.Create(Harness.LoadOptions(), Harness.Detector, Harness.Catalog, output, 1_700_000_000_000);
-        using var reader = new StreamReader(TracePath);
+        using var reader = new StreamReader(TracePath(trace));
         counts = runner.Run(reader);
         return output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
     }
@@ -62,6 +62,42 @@ public class ReplayTests
         Assert.Equal("""{"service":"ambulance"}""", emergency["command"]!["parameters"]!.ToJsonString());
         var fatigue = events.Single(e => e["kind"]?.GetValue<string>() == "fatigue");
         Assert.Equal("NAV_FIND_NEARBY", fatigue["suggested"]!["action"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void A_first_speed_line_stamped_at_int64_max_is_rejected_and_the_real_lines_raise_their_alerts()
+    {
+        var events = Replay(out var counts, "trace-future-ts.jsonl");
+        Assert.Equal(11, counts[TraceLineKind.Telemetry]);
+        var expected = new[]
+        {
+            "1700000000000 rejected future speed_kmh: ts_ms 9223372036854775807 is more than 2000 ms ahead of the agent's clock (1700000000000)",
+            "1700000000000 alert telemetry_clock_fault info",
+            "1700000000000 rejected future gear: ts_ms 9223372036854775807 is more than 2000 ms ahead of the agent's clock (1700000000000)",
+            "1700000000000 alert telemetry_clock_fault info",
+            // 120 km/h in a 60 zone with a door open and the driver's belt off, from t=1000.
+            "1700000001000 alert door_open_moving critical",
+            "1700000004000 alert overspeed critical",
+            "1700000004000 alert seatbelt_unfastened warning",
+        };
+        Assert.Equal(expected, events.Select(e => e["event"]!.GetValue<string>() == "alert"
+            ? $"{e["t_ms"]} alert {e["kind"]} {e["severity"]}"
+            : $"{e["t_ms"]} rejected {e["rejection"]} {e["reason"]}").ToArray());
+        Assert.Equal("""{"speed_kmh":120,"speed_limit_kmh":60}""", events.Single(e => e["kind"]?.GetValue<string>() == "overspeed")["state"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void A_retained_trace_line_is_judged_as_the_brokers_copy()
+    {
+        var output = new StringWriter();
+        var runner = SafetyTraceRunner.Create(Harness.LoadOptions(), Harness.Detector, Harness.Catalog, output);
+        Assert.Equal(TraceLineKind.Telemetry, runner.ProcessLine(
+            """{"t_ms": 10000, "topic": "telemetry/speed_kmh", "payload": {"value": 0, "ts_ms": 1000}, "retained": true}"""));
+        Assert.Equal(TraceLineKind.Telemetry, runner.ProcessLine(
+            """{"t_ms": 10000, "topic": "telemetry/gear", "payload": {"value": "P", "ts_ms": 1000}, "retained": false}"""));
+        Assert.Equal(
+            """{"t_ms":10000,"event":"telemetry_rejected","topic":"telemetry/speed_kmh","rejection":"retained_stale","reason":"speed_kmh: retained value is 9000 ms old (ts_ms 1000, max age 2000 ms)"}""",
+            output.ToString().Trim());
     }
 
     [Fact]

@@ -49,6 +49,10 @@ public class TelemetryTests
     [InlineData("speed_kmh", """{"value": 5, "ts_ms": -1}""", TelemetryRejection.Malformed)]
     [InlineData("speed_kmh", """{"value": 5, "ts_ms": "soon"}""", TelemetryRejection.Malformed)]
     [InlineData("speed_kmh", """{"value": 5} {"value": 6}""", TelemetryRejection.Malformed)]
+    [InlineData("speed_kmh", """{"value": 1, "value": 120}""", TelemetryRejection.Malformed)]
+    [InlineData("speed_kmh", """{"value": 1, "\u0076alue": 120}""", TelemetryRejection.Malformed)]
+    [InlineData("speed_kmh", """{"value": 1, "ts_ms": 1, "ts_ms": 2}""", TelemetryRejection.Malformed)]
+    [InlineData("speed_kmh", """{"value": 1, "src": "a", "src": "b"}""", TelemetryRejection.Malformed)]
     [InlineData("speed_kmh", """{"value": "fast"}""", TelemetryRejection.WrongType)]
     [InlineData("speed_kmh", """{"value": null}""", TelemetryRejection.WrongType)]
     [InlineData("speed_kmh", """{"value": -1}""", TelemetryRejection.OutOfRange)]
@@ -97,6 +101,36 @@ public class TelemetryTests
         Assert.True(h.Raw("speed_kmh", """{"value": 52, "ts_ms": 2001}""", 200).Accepted);
         Assert.Equal(52, h.Layer.Read("speed_kmh", Harness.At(200)).Value);
         Assert.Equal(1, h.Layer.Counters.Get("telemetry_rejected.out_of_order"));
+    }
+
+    [Theory]
+    [InlineData("""{"value": 1, "value": 120}""", "speed_kmh: duplicate key 'value'")]
+    [InlineData("""{"value": 1, "\u0076alue": 120}""", "speed_kmh: duplicate key 'value'")]
+    [InlineData("""{"ts_ms": 1, "value": 1, "ts_ms": 2}""", "speed_kmh: duplicate key 'ts_ms'")]
+    [InlineData("""{"value": 1, "src": {"a": 1}, "src": 2}""", "speed_kmh: duplicate key 'src'")]
+    public void Duplicate_keys_are_malformed_whichever_would_win(string payload, string reason)
+    {
+        var h = new Harness();
+        var result = h.Raw("speed_kmh", payload, 0);
+        Assert.Equal((TelemetryRejection.Malformed, reason), (result.Rejection, result.Reason));
+        Assert.Equal(SignalStatus.Missing, h.Layer.Read("speed_kmh", Harness.At(0)).Status);
+    }
+
+    [Fact]
+    public void A_key_that_is_not_valid_utf8_is_malformed_not_a_crash()
+    {
+        // Found by ParserFuzzTests: {"valu\xE1lue":1e-4 — the reader only checks a key's UTF-8 when it is decoded.
+        byte[] payload = [123, 34, 118, 97, 108, 117, 118, 225, 108, 117, 101, 34, 58, 49, 101, 45, 52, 125];
+        var h = new Harness();
+        var result = h.Layer.IngestTelemetry("driver_fatigue_level", payload, Harness.At(0));
+        Assert.Equal((TelemetryRejection.Malformed, "driver_fatigue_level: a key is not valid UTF-8"), (result.Rejection, result.Reason));
+    }
+
+    [Fact]
+    public void Repeated_keys_inside_an_ignored_member_are_not_duplicates()
+    {
+        var h = new Harness();
+        Assert.True(h.Raw("speed_kmh", """{"value": 1, "meta": {"src": 1}, "meta2": {"src": 2}}""", 0).Accepted);
     }
 
     [Fact]

@@ -22,7 +22,8 @@ internal sealed class SafetyService(
         await connection.SubscribeAsync(topics.TelemetryFilter, message =>
         {
             // Bad telemetry is rejected, logged and counted inside the layer; it never overwrites good state.
-            safety.Layer.IngestTelemetry(message.Topic, message.Payload, time.GetUtcNow());
+            safety.Layer.IngestTelemetry(message.Topic, message.Payload, time.GetUtcNow(),
+                message.Retained ? TelemetryOrigin.Retained : TelemetryOrigin.Live);
             return Task.CompletedTask;
         }, stoppingToken);
         logger.LogInformation("Safety layer listening on {Filter}", topics.TelemetryFilter);
