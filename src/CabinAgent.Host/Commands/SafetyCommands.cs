@@ -188,7 +188,7 @@ internal static class SafetyCommands
         {
             catalog = ActionCatalog.Load(Path.Combine(dir, "actions.json"));
             options = SafetyOptions.Load(Path.Combine(dir, SafetyModule.OptionsFile));
-            detector = EmergencyDetector.Load(Path.Combine(dir, SafetyModule.PhrasesFile));
+            detector = EmergencyDetector.LoadConfig(dir);
             return true;
         }
         catch (Exception ex) when (ex is SafetyConfigException or CatalogException or IOException)
@@ -199,7 +199,7 @@ internal static class SafetyCommands
     }
 
     /// <summary>The shipped config next to the binary, else the nearest <c>config/</c> above the working directory.</summary>
-    private static string FindConfigDirectory()
+    internal static string FindConfigDirectory()
     {
         foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
