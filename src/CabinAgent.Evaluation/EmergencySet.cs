@@ -85,6 +85,9 @@ public sealed record EmergencyFigures(string Lang, int Emergencies, int Called, 
     public double CalledAtOnce => Emergencies == 0 ? 1 : (double)Called / Emergencies;
     public double FalseCallRate => NearMisses == 0 ? 0 : (double)FalseCalls / NearMisses;
     public double FalseAskRate => NearMisses == 0 ? 0 : (double)FalseAsks / NearMisses;
+
+    /// <summary>Emergencies called with another service than expected (still a call: counted in recall).</summary>
+    public IReadOnlyList<EmergencyCaseResult> WrongServices { get; init; } = [];
 }
 
 public sealed record EmergencyReport(string Dataset, string Detector, IReadOnlyList<EmergencyFigures> ByLang, EmergencyFigures All)
@@ -128,7 +131,10 @@ public static class EmergencyEvaluator
             near.Count(x => x.Verdict == EmergencyVerdict.Call),
             near.Count(x => x.Verdict == EmergencyVerdict.Ask),
             emergencies.Where(x => x.Verdict == EmergencyVerdict.None).ToList(),
-            near.Where(x => x.Verdict != EmergencyVerdict.None).ToList());
+            near.Where(x => x.Verdict != EmergencyVerdict.None).ToList())
+        {
+            WrongServices = emergencies.Where(x => x.Verdict == EmergencyVerdict.Call && x.Service != x.Case.Service).ToList(),
+        };
     }
 }
 
@@ -150,6 +156,8 @@ public static class EmergencyReportRenderer
         foreach (var f in report.ByLang)
         {
             foreach (var m in f.Missed) sb.AppendLine($"missed [{f.Lang}] {m.Case.Id} ({m.Case.Class}): {m.Case.Input}");
+            foreach (var m in f.WrongServices)
+                sb.AppendLine($"wrong service [{f.Lang}] {m.Case.Id} ({m.Case.Class}): {m.Case.Input} -> {m.Rule} {m.Service}, expected {m.Case.Service}");
             foreach (var m in f.False)
                 sb.AppendLine($"false {(m.Verdict == EmergencyVerdict.Call ? "call" : "ask ")} [{f.Lang}] {m.Case.Id} ({m.Case.Class}): {m.Case.Input} -> {m.Rule} {m.Service}");
         }
@@ -168,7 +176,7 @@ public static class EmergencyReportRenderer
             ["lang"] = f.Lang, ["emergencies"] = f.Emergencies, ["recall"] = Math.Round(f.Recall, 4),
             ["called"] = f.Called, ["asked"] = f.Asked, ["wrong_service"] = f.WrongService, ["near_misses"] = f.NearMisses,
             ["false_calls"] = f.FalseCalls, ["false_call_rate"] = Math.Round(f.FalseCallRate, 4), ["false_asks"] = f.FalseAsks,
-            ["missed"] = List(f.Missed), ["false"] = List(f.False),
+            ["missed"] = List(f.Missed), ["false"] = List(f.False), ["wrong_services"] = List(f.WrongServices),
         };
         return new JsonObject
         {

@@ -71,6 +71,7 @@ public class EmergencySetTests
         var text = EmergencyReportRenderer.Render(report);
         Assert.Contains("missed [en] e4 (collision): the weather is nice", text);
         Assert.Contains("false call [en] n2 (ordinary): call 911 -> en_general general", text);
+        Assert.Contains("wrong service [en] e3 (fire): the car is on fire -> en_fire fire, expected ambulance", text);
     }
 
     [Fact]
