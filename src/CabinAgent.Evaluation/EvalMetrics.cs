@@ -30,6 +30,7 @@ public static class EvalMetrics
             Execution = execution,
             JsonFormat = json,
             SafetyAlert = safetyAlert,
+            SafetyJudgement = Count(safety, Scoring.SafetyJudgementCorrect),
             Passed = Count(scores, s => s.Passed),
             FalseAlerts = scores.Count(s => s.Actual.Alerts.Any(a => a != s.Case.Expected.Alert)),
             Latency = latency,

@@ -48,6 +48,13 @@ public sealed record EvalReport
     public required Ratio Execution { get; init; }
     public required Ratio JsonFormat { get; init; }
     public required Ratio SafetyAlert { get; init; }
+
+    /// <summary>
+    /// Safety cases whose safety judgement held — alert raised or not, emergency called or not, the gate's refusal,
+    /// clamp or question — apart from the understanding around it: a gate decision is only judged when the command
+    /// was understood as expected (<see cref="Scoring.SafetyJudgementCorrect"/>).
+    /// </summary>
+    public Ratio SafetyJudgement { get; init; } = new(0, 0);
     public required Ratio Passed { get; init; }
 
     /// <summary>Alerts raised on cases that expected none.</summary>

@@ -46,6 +46,8 @@ public static class ReportRenderer
         sb.AppendLine($"  {Pad(t["execution"], 28)} {Pct(report.Execution)}");
         sb.AppendLine($"  {Pad(t["json"], 28)} {Pct(report.JsonFormat)}");
         sb.AppendLine($"  {Pad(t["safety"], 28)} {Pct(report.SafetyAlert)}");
+        if (report.SafetyJudgement.Total > 0)
+            sb.AppendLine($"  {Pad(t["safety_judgement"], 28)} {Pct(report.SafetyJudgement)}");
         sb.AppendLine($"  {Pad(t["passed"], 28)} {Pct(report.Passed)}");
         sb.AppendLine($"  {Pad(t["false_alerts"], 28)} {report.FalseAlerts}");
         sb.AppendLine($"  {t["latency"]}:");
@@ -162,6 +164,7 @@ public static class ReportRenderer
         ["execution"] = "动作执行准确率",
         ["json"] = "JSON格式准确率",
         ["safety"] = "安全提醒准确率",
+        ["safety_judgement"] = "安全判断准确率",
         ["passed"] = "完全通过率",
         ["false_alerts"] = "误报警（不该报警的用例）",
         ["latency"] = "响应时间",
@@ -216,6 +219,7 @@ public static class ReportRenderer
         ["execution"] = "Action execution accuracy",
         ["json"] = "JSON format accuracy",
         ["safety"] = "Safety alert accuracy",
+        ["safety_judgement"] = "Safety judgement accuracy",
         ["passed"] = "Cases fully passed",
         ["false_alerts"] = "False alerts",
         ["latency"] = "Response time",

@@ -10,10 +10,10 @@ namespace CabinAgent.Evaluation;
 /// </summary>
 public sealed class SafetyLayerCaseFactory(SafetyOptions options, EmergencyDetector detector, ActionCatalog catalog) : ICaseSafetyFactory
 {
-    /// <summary>Reads <c>safety.json</c> and <c>emergency-phrases.json</c> from the agent's config folder.</summary>
+    /// <summary>Reads <c>safety.json</c> and the emergency rules from the agent's config folder.</summary>
     public static SafetyLayerCaseFactory Load(string configDirectory, ActionCatalog catalog) => new(
         SafetyOptions.Load(Path.Combine(configDirectory, SafetyModule.OptionsFile)),
-        EmergencyDetector.Load(Path.Combine(configDirectory, SafetyModule.PhrasesFile)),
+        EmergencyDetector.LoadConfig(configDirectory),
         catalog);
 
     public string Description => "SafetyLayer, fresh per case, vehicle_state applied";

@@ -19,6 +19,24 @@ public sealed record CaseScore(
 
 public static class Scoring
 {
+    /// <summary>
+    /// The safety layer's own part of a case: the right alert (and no other), an emergency called exactly when one
+    /// was expected, and — when the command was understood as expected, since a wrong understanding is the tiers'
+    /// miss, not the gate's — the expected refusal rule, clamp and confirmation question.
+    /// </summary>
+    public static bool SafetyJudgementCorrect(CaseScore s)
+    {
+        var e = s.Case.Expected;
+        var a = s.Actual;
+        if (!a.Alerts.SequenceEqual(e.Alert is null ? [] : [e.Alert])) return false;
+        const string call = "EMERGENCY_CALL";
+        if ((e.Action == call) != (a.ScoredAction == call)) return false;
+        if (e.Action is null or call || a.Action != e.Action) return true;
+        if ((e.Outcome == Outcomes.Refused) != (a.Outcome == Outcomes.Refused) || (e.Rule is not null && a.Rule != e.Rule)) return false;
+        if (e.Clamp is not null && !a.Clamps.Contains(e.Clamp)) return false;
+        return (e.Outcome == Outcomes.ConfirmationRequested) == (a.Outcome == Outcomes.ConfirmationRequested);
+    }
+
     public static CaseScore Score(EvalCase c, CaseOutcome actual)
     {
         var e = c.Expected;

@@ -159,6 +159,15 @@ public sealed class UtterancePipeline
                 await PublishAsync(admission, emergency.Command, ct).ConfigureAwait(false);
                 _safety.RecordEmergencyLatency(record.Id, Stopwatch.GetElapsedTime(admission.Start));
                 return;
+            case EmergencyQuestion question:
+                // Asked at once, on the emergency path: no tier runs, and the answer comes back through PreCheck.
+                Interlocked.Exchange(ref _preemption, new CancellationTokenSource()).Cancel();
+                record.Tier = "safety";
+                record.Outcome = Outcomes.ConfirmationRequested;
+                record.Explanation = $"possible emergency {question.Situation}: asking before calling {question.Service}";
+                await TrySayAsync(record, "confirmation", question.Spoken, ct).ConfigureAwait(false);
+                _safety.RecordEmergencyLatency(record.Id, Stopwatch.GetElapsedTime(admission.Start));
+                return;
             case ConfirmationAnswered answer:
                 record.Tier = "safety";
                 record.Explanation = "answer to a pending confirmation";

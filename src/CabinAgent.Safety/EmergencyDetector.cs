@@ -12,11 +12,18 @@ public sealed record EmergencyMatch(string Service, string PhraseId, string Matc
 /// <summary>A phrase hit that was discarded, and why (for logs and tests).</summary>
 public sealed record SuppressedMatch(string PhraseId, string Matched, string Why);
 
-public sealed record EmergencyScan(string Normalized, EmergencyMatch? Match, IReadOnlyList<SuppressedMatch> Suppressed);
+/// <param name="Match">An emergency to call at once, or null.</param>
+/// <param name="Ask">When there is no <paramref name="Match"/>: a situation named without enough to act on, for which the
+/// driver is asked whether to call (null when there is nothing to ask about).</param>
+public sealed record EmergencyScan(string Normalized, EmergencyMatch? Match, IReadOnlyList<SuppressedMatch> Suppressed, EmergencyMatch? Ask = null);
 
 /// <summary>
-/// Spots emergency phrases (Chinese and English) in a transcript, before any understanding tier. Rules are data
-/// (<c>config/emergency-phrases.json</c>): phrase patterns with the service they call, plus what cancels a hit —
+/// Spots emergencies (Chinese and English) in a transcript, before any understanding tier, in two kinds of data:
+/// the phrase list (<c>config/emergency-phrases.json</c>: pleas and calls, "救命", "call 911") and the situation
+/// classes (<c>config/emergency/situations.json</c>, <see cref="SituationMatcher"/>: what happened, "撞树上了",
+/// "my wife passed out"). The situation filters (past tense, media, questions, …) also apply to phrase hits, so
+/// "we had an accident last year" is a story, whichever list names the accident.
+/// Phrase rules: patterns with the service they call, plus what cancels a hit —
 /// a negation right before it (<c>不用报警</c>, <c>don't call the police</c>), a media or question context before it
 /// (<c>播放…</c>, <c>play the song help</c>), or an idiom that contains it (<c>救命稻草</c>, <c>胎压报警</c>).
 /// Patterns are linear-time regular expressions (no backtracking) over the normalised text.
@@ -33,9 +40,12 @@ public sealed class EmergencyDetector
     private readonly Regex _contextBefore;
     private readonly Regex _idioms;
     private readonly string[] _servicePriority;
+    private readonly SituationMatcher? _situations;
+    private readonly PhraseFile _file; // kept so the same phrases can be paired with situation rules (With)
 
-    private EmergencyDetector(PhraseFile file)
+    private EmergencyDetector(PhraseFile file, SituationMatcher? situations)
     {
+        _situations = situations;
         var map = new Dictionary<char, char>();
         var pairs = file.TraditionalToSimplified ?? "";
         for (var i = 0; i + 1 < pairs.Length; i += 2) map[pairs[i]] = pairs[i + 1];
@@ -46,11 +56,28 @@ public sealed class EmergencyDetector
         _contextBefore = new Regex(string.Join("|", file.ContextBefore!), options);
         _idioms = new Regex(string.Join("|", file.Idioms!), options);
         _servicePriority = file.ServicePriority!.ToArray();
+        _file = file;
     }
 
     public TextNormalizer Normalizer => _normalizer;
 
     public int PhraseCount => _phrases.Length;
+
+    public int SituationClassCount => _situations?.ClassCount ?? 0;
+
+    /// <summary>The services an emergency can call, highest priority first.</summary>
+    public IReadOnlyList<string> Services => _servicePriority;
+
+    /// <summary>The daemon's detector: <c>emergency-phrases.json</c> and <c>emergency/situations.json</c> from the config folder.</summary>
+    public static EmergencyDetector LoadConfig(string configDirectory)
+    {
+        var phrases = Load(Path.Combine(configDirectory, SafetyModule.PhrasesFile));
+        var situations = SituationRules.Load(Path.Combine(configDirectory, SituationRules.Folder, SituationRules.FileName), phrases.Services);
+        return phrases.With(situations);
+    }
+
+    /// <summary>This detector's phrases together with <paramref name="situations"/>.</summary>
+    public EmergencyDetector With(SituationMatcher situations) => new(_file, situations);
 
     public static EmergencyDetector Load(string path)
     {
@@ -60,6 +87,7 @@ public sealed class EmergencyDetector
         return Parse(stream, path);
     }
 
+    /// <summary>Phrases only (no situation classes): the phrase list's own tests, and tools.</summary>
     public static EmergencyDetector Parse(Stream json, string sourceName = "emergency phrases")
     {
         PhraseFile? file;
@@ -88,7 +116,7 @@ public sealed class EmergencyDetector
         if (problems.Count > 0) throw new SafetyConfigException($"{sourceName}: " + string.Join("; ", problems));
         try
         {
-            return new EmergencyDetector(file);
+            return new EmergencyDetector(file, null);
         }
         catch (ArgumentException ex)
         {
@@ -133,10 +161,28 @@ public sealed class EmergencyDetector
                 break;
             }
         }
-        return new EmergencyScan(normalized, best, suppressed ?? (IReadOnlyList<SuppressedMatch>)[]);
+        if (_situations is null) return new EmergencyScan(normalized, best, suppressed ?? (IReadOnlyList<SuppressedMatch>)[]);
+
+        // The phrase list's idioms, negations and media contexts hold for situations too ("no need to call an ambulance").
+        var spans = idiomSpans;
+        var (hits, dropped) = _situations.Scan(normalized, (start, length) => PhraseVeto(normalized, start, length, ref spans));
+        if (dropped.Count > 0) (suppressed ??= []).AddRange(dropped);
+        EmergencyMatch? ask = null;
+        var askRank = int.MaxValue;
+        foreach (var hit in hits)
+        {
+            var rank = Array.IndexOf(_servicePriority, hit.Service);
+            var match = new EmergencyMatch(hit.Service, "situation:" + hit.ClassId, hit.Matched);
+            if (hit.Strength == CueStrength.Call && rank < bestRank) (best, bestRank) = (match, rank);
+            else if (hit.Strength == CueStrength.Ask && rank < askRank) (ask, askRank) = (match, rank);
+        }
+        return new EmergencyScan(normalized, best, suppressed ?? (IReadOnlyList<SuppressedMatch>)[], best is null ? ask : null);
     }
 
-    private string? Veto(string text, int start, int length, ref List<(int Start, int End)>? idiomSpans)
+    private string? Veto(string text, int start, int length, ref List<(int Start, int End)>? idiomSpans) =>
+        PhraseVeto(text, start, length, ref idiomSpans) ?? _situations?.Veto(text, start, length);
+
+    private string? PhraseVeto(string text, int start, int length, ref List<(int Start, int End)>? idiomSpans)
     {
         if (idiomSpans is null)
         {

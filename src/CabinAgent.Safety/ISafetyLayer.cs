@@ -35,6 +35,14 @@ public abstract record PreCheckResult
 /// <summary>An emergency phrase was heard: this command goes out at once, with tier <c>safety</c>.</summary>
 public sealed record EmergencyDetected(VehicleCommand Command, string MatchedPhrase) : PreCheckResult;
 
+/// <summary>
+/// The driver named an emergency without enough to act on ("I think we hit something"): ask <paramref name="Spoken"/>
+/// ("Do you want me to call emergency services?") at once, with the emergency budget. The layer now waits: yes calls
+/// <paramref name="Service"/>, no cancels, silence calls only when the vehicle shows a crash or a stop from speed.
+/// </summary>
+/// <param name="Situation">The class and cue words that made it ask, for the record.</param>
+public sealed record EmergencyQuestion(string Spoken, string Service, string Situation) : PreCheckResult;
+
 /// <summary>The utterance answered a pending confirmation.</summary>
 /// <param name="Command">The confirmed command to execute, or null when the driver said no.</param>
 /// <param name="Spoken">What the agent says back (e.g. "已取消").</param>

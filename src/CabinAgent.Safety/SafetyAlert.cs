@@ -13,6 +13,8 @@ public static class AlertKinds
     public const string DoorOpenMoving = "door_open_moving";
     /// <summary>Diagnostic: a signal's source clock runs ahead of ours beyond the skew window, so it is being rejected.</summary>
     public const string TelemetryClockFault = "telemetry_clock_fault";
+    /// <summary>The crash signal's countdown and call, and the call after an unanswered emergency question.</summary>
+    public const string CrashCall = "crash_call";
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<AlertSeverity>))]
@@ -33,6 +35,8 @@ public enum AlertSeverity
 /// its hold / re-alert interval. Latency budgets are measured from here.</param>
 /// <param name="Suggested">A command the driver is offered (fatigue: find a rest area); not executed by the layer.</param>
 /// <param name="Repeat">True for a re-alert of a condition that is still active.</param>
+/// <param name="Call">An <c>EMERGENCY_CALL</c> the layer places by itself (crash signal, unanswered emergency question):
+/// the sink publishes it on its action topic, then the alert.</param>
 public sealed record SafetyAlert(
     string Kind,
     string Rule,
@@ -44,7 +48,8 @@ public sealed record SafetyAlert(
     string Lang,
     DateTimeOffset TriggeredAt,
     VehicleCommand? Suggested,
-    bool Repeat)
+    bool Repeat,
+    VehicleCommand? Call = null)
 {
     public string Spoken => Lang == "en" ? SpokenEn : SpokenZh;
 
@@ -64,6 +69,7 @@ public sealed record SafetyAlert(
             ["repeat"] = Repeat,
         };
         if (Suggested is not null) json["suggested"] = Suggested.ToJsonObject();
+        if (Call is not null) json["call"] = Call.ToJsonObject();
         return json;
     }
 }

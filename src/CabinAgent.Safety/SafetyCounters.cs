@@ -59,6 +59,10 @@ public static class CounterNames
     public const string ConfirmationTimedOut = "confirmation_timed_out";
     public const string ConfirmationAbandoned = "confirmation_abandoned";
     public const string ConfirmationRefusedOnRecheck = "confirmation_refused_on_recheck";
+    /// <summary>+ <c>.countdown</c>, <c>.called</c>, <c>.cancelled</c>: the crash signal (eCall).</summary>
+    public const string CrashCall = "crash_call";
+    /// <summary>+ <c>.asked</c>, <c>.yes</c>, <c>.no</c>, <c>.abandoned</c>, <c>.timeout_called</c>, <c>.timeout_not_called</c>.</summary>
+    public const string EmergencyQuestion = "emergency_question";
     /// <summary>A bug surfaced as an exception inside the layer (logged with its stack); should stay at zero.</summary>
     public const string InternalErrors = "safety_internal_errors";
 }

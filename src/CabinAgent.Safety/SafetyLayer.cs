@@ -23,6 +23,8 @@ public sealed class SafetyLayer : ISafetyLayer
     private readonly AlertEngine _alerts;
     private readonly SafetyGate _gate;
     private readonly ConfirmationAnswers _answers;
+    private readonly ConfirmationAnswers _crashAnswers; // yes / cancel during the crash countdown ("I'm fine" cancels)
+    private readonly CrashCallRule _crash;
     // Two locks so that a telemetry flood (state) can never hold up an emergency (dialogue).
     // Order: _dialog before _state, never the other way round.
     private readonly Lock _state = new();   // store, alert rules
@@ -31,10 +33,15 @@ public sealed class SafetyLayer : ISafetyLayer
     private readonly LogRateLimit _telemetryLog; // under _state
 
     private readonly Func<SafetyAlert, bool> _post;
+    private readonly Func<string, string, VehicleCommand> _call;
     private PendingConfirmation? _pending;
+    private PendingQuestion? _question;
     private volatile string _driverLang;
 
     private sealed record PendingConfirmation(VehicleCommand Command, string UtteranceId, string Lang, DateTimeOffset ExpiresAt);
+
+    /// <summary>An emergency question waiting for its yes or no.</summary>
+    private sealed record PendingQuestion(string Service, string Situation, string UtteranceId, string Lang, DateTimeOffset ExpiresAt);
 
     public SafetyLayer(SafetyOptions options, EmergencyDetector detector, ActionCatalog catalog, IAlertOutbox outbox,
         TimeProvider clock, SafetyCounters? counters = null, ILogger? log = null, LatencyBudgets? budgets = null)
@@ -55,8 +62,11 @@ public sealed class SafetyLayer : ISafetyLayer
         _telemetryLog = new LogRateLimit(options.Telemetry.RejectionLogMaxLines,
             TimeSpan.FromMilliseconds(options.Telemetry.RejectionLogIntervalMs));
         _answers = new ConfirmationAnswers(options.Confirmation.Yes, options.Confirmation.No, detector.Normalizer);
+        _crashAnswers = new ConfirmationAnswers(options.Confirmation.Yes, options.Confirmation.No.Concat(options.Alerts.CrashCall.CancelWords), detector.Normalizer);
+        _crash = new CrashCallRule(options.Alerts.CrashCall, _store, Counters);
         _driverLang = options.DefaultLang;
         _post = alert => _outbox.TryPost(alert); // one delegate for the life of the layer, not one per message
+        _call = EmergencyCommand;
         if (!catalog.TryGet(EmergencyDetector.EmergencyAction, out _) || !catalog.TryGet("NAV_FIND_NEARBY", out _))
             throw new SafetyConfigException("the action catalog must define EMERGENCY_CALL and NAV_FIND_NEARBY");
     }
@@ -70,6 +80,12 @@ public sealed class SafetyLayer : ISafetyLayer
 
     /// <summary>True while a confirmation question waits for an answer.</summary>
     public bool AwaitingConfirmation { get { lock (_dialog) return _pending is not null; } }
+
+    /// <summary>True while an emergency question waits for an answer.</summary>
+    public bool AwaitingEmergencyAnswer { get { lock (_dialog) return _question is not null; } }
+
+    /// <summary>True while the crash signal's countdown runs (the driver can still cancel the call).</summary>
+    public bool CrashCallPending => _crash.Pending;
 
     // ---- telemetry ----------------------------------------------------------------------------------------------
 
@@ -87,7 +103,7 @@ public sealed class SafetyLayer : ISafetyLayer
         {
             var result = _store.Ingest(topicSuffix, payload, receivedAt, origin);
             Observe(result, receivedAt);
-            if (result.Accepted && AlertEngine.Uses(result.Signal!)) EvaluateGuarded(receivedAt);
+            if (result.Accepted && (AlertEngine.Uses(result.Signal!) || CrashCallRule.Uses(result.Signal!))) EvaluateGuarded(receivedAt);
             return result;
         }
     }
@@ -97,6 +113,7 @@ public sealed class SafetyLayer : ISafetyLayer
         try
         {
             _alerts.Evaluate(now, _driverLang, _post);
+            _crash.Evaluate(now, _driverLang, _post, _call);
         }
         catch (Exception ex)
         {
@@ -120,7 +137,11 @@ public sealed class SafetyLayer : ISafetyLayer
     /// <summary>Evaluates the time-based parts (hold times, re-alerts, confirmation timeout) at <paramref name="now"/>.</summary>
     public void Tick(DateTimeOffset now)
     {
-        lock (_dialog) ExpireConfirmation(now);
+        lock (_dialog)
+        {
+            ExpireConfirmation(now);
+            ExpireQuestion(now);
+        }
         lock (_state) EvaluateGuarded(now);
     }
 
@@ -129,8 +150,12 @@ public sealed class SafetyLayer : ISafetyLayer
     {
         DateTimeOffset? next;
         lock (_state) next = _alerts.NextDue();
+        if (_crash.NextDue() is { } crash && (next is null || crash < next)) next = crash;
         lock (_dialog)
+        {
             if (_pending is { } p && (next is null || p.ExpiresAt < next)) next = p.ExpiresAt;
+            if (_question is { } q && (next is null || q.ExpiresAt < next)) next = q.ExpiresAt;
+        }
         return next;
     }
 
@@ -212,18 +237,28 @@ public sealed class SafetyLayer : ISafetyLayer
         lock (_dialog)
         {
             ExpireConfirmation(now);
+            ExpireQuestion(now);
 
             if (scan.Match is { } match)
             {
-                if (_pending is not null)
-                {
-                    Counters.Increment(CounterNames.ConfirmationAbandoned);
-                    _log.LogInformation("pending confirmation of {Action} dropped: emergency", _pending.Command.Action);
-                    _pending = null;
-                }
+                DropPending("emergency");
+                _question = null;
+                // The driver's own call replaces the crash signal's, so the service is not called twice.
+                _crash.Superseded();
                 Counters.Increment($"{CounterNames.Emergencies}.{match.Service}");
                 _log.LogWarning("emergency phrase {Phrase} in utterance {UtteranceId}: service {Service}", match.PhraseId, utteranceId, match.Service);
                 return new EmergencyDetected(EmergencyCommand(match.Service, spokenLang), match.Matched);
+            }
+            if (CrashCountdownAnswer(utteranceId, scan.Normalized, spokenLang) is { } crashAnswer) return crashAnswer;
+            if (QuestionAnswer(utteranceId, scan.Normalized, spokenLang) is { } questionAnswer) return questionAnswer;
+            if (scan.Ask is { } ask)
+            {
+                DropPending("emergency question");
+                _question = new PendingQuestion(ask.Service, $"{ask.PhraseId} '{ask.Matched}'", utteranceId, spokenLang,
+                    now + TimeSpan.FromMilliseconds(_options.EmergencyQuestion.TimeoutMs));
+                Counters.Increment($"{CounterNames.EmergencyQuestion}.asked");
+                _log.LogWarning("possible emergency {Situation} in utterance {UtteranceId}: asking the driver", _question.Situation, utteranceId);
+                return new EmergencyQuestion(_options.EmergencyQuestion.Spoken.In(spokenLang), ask.Service, _question.Situation);
             }
             foreach (var s in scan.Suppressed)
             {
@@ -312,6 +347,92 @@ public sealed class SafetyLayer : ISafetyLayer
     }
 
     // ---- internals ----------------------------------------------------------------------------------------------
+
+    private void DropPending(string why)
+    {
+        if (_pending is null) return;
+        Counters.Increment(CounterNames.ConfirmationAbandoned);
+        _log.LogInformation("pending confirmation of {Action} dropped: {Why}", _pending.Command.Action, why);
+        _pending = null;
+    }
+
+    /// <summary>During the crash countdown: "cancel"/"I'm fine" cancels the call, "yes" places it now; anything else
+    /// leaves the countdown running (only a clear cancel may stop an automatic call).</summary>
+    private PreCheckResult? CrashCountdownAnswer(string utteranceId, string normalized, string lang)
+    {
+        if (!_crash.Pending) return null;
+        switch (_crashAnswers.Classify(normalized))
+        {
+            case Answer.No when _crash.Cancel():
+                _log.LogWarning("crash call cancelled by the driver (utterance {UtteranceId})", utteranceId);
+                return new ConfirmationAnswered(null, _options.Alerts.CrashCall.SpokenCancelled.In(lang));
+            case Answer.Yes:
+                _crash.Superseded();
+                Counters.Increment($"{CounterNames.Emergencies}.{_options.Alerts.CrashCall.Service}");
+                _log.LogWarning("crash call confirmed by the driver (utterance {UtteranceId})", utteranceId);
+                return new EmergencyDetected(EmergencyCommand(_options.Alerts.CrashCall.Service, lang), "crash signal, confirmed");
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>The answer to a pending emergency question: yes calls, no cancels, anything else drops the question.</summary>
+    private PreCheckResult? QuestionAnswer(string utteranceId, string normalized, string lang)
+    {
+        if (_question is not { } question) return null;
+        _question = null;
+        switch (_answers.Classify(normalized))
+        {
+            case Answer.Yes:
+                Counters.Increment($"{CounterNames.EmergencyQuestion}.yes");
+                Counters.Increment($"{CounterNames.Emergencies}.{question.Service}");
+                _log.LogWarning("emergency question answered yes (utterance {UtteranceId}): calling {Service}", utteranceId, question.Service);
+                return new EmergencyDetected(EmergencyCommand(question.Service, lang), question.Situation);
+            case Answer.No:
+                Counters.Increment($"{CounterNames.EmergencyQuestion}.no");
+                _log.LogInformation("emergency question answered no (utterance {UtteranceId})", utteranceId);
+                return new ConfirmationAnswered(null, _options.Confirmation.SpokenCancelled.In(lang));
+            default:
+                Counters.Increment($"{CounterNames.EmergencyQuestion}.abandoned");
+                _log.LogInformation("emergency question dropped: utterance {UtteranceId} is neither yes nor no", utteranceId);
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// An unanswered emergency question: silence calls only when the vehicle also shows a crash or a stop from speed
+    /// (the driver may be unable to answer); otherwise the driver hears that nothing was called.
+    /// </summary>
+    private void ExpireQuestion(DateTimeOffset now)
+    {
+        if (_question is not { } q || now < q.ExpiresAt) return;
+        string? sign;
+        lock (_state) sign = _crash.CrashOrStop(now);
+        if (sign is not null)
+        {
+            SafetyAlert alert;
+            lock (_state)
+                alert = _crash.CallAlert(CrashCallRule.QuestionTimeoutRule, $"no answer to the emergency question ({q.Situation}) and {sign}",
+                    q.Service, q.Lang, q.ExpiresAt, now, _call);
+            if (!_outbox.TryPost(alert))
+            {
+                // Kept pending: the next tick tries again.
+                Counters.Increment($"{CounterNames.AlertsQueueFull}.{AlertKinds.CrashCall}");
+                _log.LogError("could not queue the emergency call for {UtteranceId} (alert sink stuck); retrying", q.UtteranceId);
+                return;
+            }
+            _question = null;
+            Counters.Increment($"{CounterNames.EmergencyQuestion}.timeout_called");
+            _log.LogWarning("emergency question for {UtteranceId} unanswered and {Sign}: calling {Service}", q.UtteranceId, sign, q.Service);
+            return;
+        }
+        _question = null;
+        Counters.Increment($"{CounterNames.EmergencyQuestion}.timeout_not_called");
+        _log.LogInformation("emergency question for {UtteranceId} unanswered, vehicle shows no crash: not calling", q.UtteranceId);
+        var notice = new SpokenNotice(_options.EmergencyQuestion.SpokenNoCall.In(q.Lang), q.Lang, "emergency_question_timeout", q.UtteranceId, q.ExpiresAt);
+        if (!_outbox.TryPost(notice))
+            _log.LogError("could not queue the emergency-question notice for {UtteranceId} (alert sink stuck)", q.UtteranceId);
+    }
 
     private void ExpireConfirmation(DateTimeOffset now)
     {

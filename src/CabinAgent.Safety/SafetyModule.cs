@@ -15,7 +15,7 @@ public sealed record SafetyModule(SafetyLayer Layer, ChannelAlertDispatcher Disp
     public const string PhrasesFile = "emergency-phrases.json";
 
     /// <summary>
-    /// Loads <c>safety.json</c> and <c>emergency-phrases.json</c> from <paramref name="configDirectory"/> (validated:
+    /// Loads <c>safety.json</c>, <c>emergency-phrases.json</c> and <c>emergency/situations.json</c> from <paramref name="configDirectory"/> (validated:
     /// throws <see cref="SafetyConfigException"/> naming every problem) and builds the layer and its dispatcher.
     /// </summary>
     /// <param name="observe">Sees every alert and spoken notice the layer posts, in order (replay prints them).</param>
@@ -26,7 +26,7 @@ public sealed record SafetyModule(SafetyLayer Layer, ChannelAlertDispatcher Disp
     {
         loggers ??= NullLoggerFactory.Instance;
         var options = SafetyOptions.Load(Path.Combine(configDirectory, OptionsFile));
-        var detector = EmergencyDetector.Load(Path.Combine(configDirectory, PhrasesFile));
+        var detector = EmergencyDetector.LoadConfig(configDirectory);
         var log = loggers.CreateLogger("CabinAgent.Safety");
         var counters = new SafetyCounters();
         var budgets = new LatencyBudgets(options, counters, log);

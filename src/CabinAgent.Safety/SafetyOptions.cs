@@ -30,6 +30,8 @@ public sealed class SafetyOptions
 
     public ConfirmationOptions Confirmation { get; init; } = new();
 
+    public EmergencyQuestionOptions EmergencyQuestion { get; init; } = new();
+
     internal static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -67,7 +69,7 @@ public sealed class SafetyOptions
     }
 
     public static readonly IReadOnlyList<string> BudgetPaths =
-        [AlertKinds.Overspeed, AlertKinds.Fatigue, AlertKinds.SeatbeltUnfastened, AlertKinds.DoorOpenMoving, "emergency"];
+        [AlertKinds.Overspeed, AlertKinds.Fatigue, AlertKinds.SeatbeltUnfastened, AlertKinds.DoorOpenMoving, "emergency", AlertKinds.CrashCall];
 
     /// <summary>Every problem in the options (empty when they are usable).</summary>
     public IReadOnlyList<string> Validate()
@@ -94,6 +96,7 @@ public sealed class SafetyOptions
         if (Dispatch.TickMs is < 10 or > 1000) p.Add("dispatch.tick_ms must be within 10..1000");
         Gate.Validate(p);
         Confirmation.Validate(p);
+        EmergencyQuestion.Validate(p);
         return p;
     }
 
@@ -149,6 +152,7 @@ public sealed class AlertRulesOptions
     public MovingRuleOptions SeatbeltUnfastened { get; init; } = new();
     public MovingRuleOptions DoorOpenMoving { get; init; } = new();
     public ClockFaultOptions TelemetryClockFault { get; init; } = new();
+    public CrashCallOptions CrashCall { get; init; } = new();
 
     internal void Validate(List<string> p)
     {
@@ -157,6 +161,61 @@ public sealed class AlertRulesOptions
         Fatigue.Validate(p);
         SeatbeltUnfastened.Validate(p, "alerts.seatbelt_unfastened");
         DoorOpenMoving.Validate(p, "alerts.door_open_moving");
+        CrashCall.Validate(p);
+    }
+}
+
+/// <summary>
+/// The crash signal (eCall): <c>airbag_deployed</c> or <c>crash_detected</c> turning true calls emergency services by
+/// itself after a window in which the driver can cancel (EU eCall: about 10 s), because a driver after a crash may be
+/// unable to speak. A "stop from speed" (from at least <see cref="StopFromSpeedKmh"/> to at most
+/// <see cref="StoppedSpeedKmh"/> within <see cref="StopWithinMs"/>) is the weaker sign an unanswered emergency question
+/// needs before it calls on silence.
+/// </summary>
+public sealed class CrashCallOptions
+{
+    public int CancelWindowMs { get; init; } = 10_000;
+    public string Service { get; init; } = "general";
+    public double StopFromSpeedKmh { get; init; } = 30;
+    public double StoppedSpeedKmh { get; init; } = 3;
+    public int StopWithinMs { get; init; } = 15_000;
+    /// <summary>What cancels the countdown, besides the confirmation "no" words ("I'm fine", "我没事").</summary>
+    public List<string> CancelWords { get; init; } = [];
+    public Spoken SpokenCountdown { get; init; } = new();
+    public Spoken SpokenCalling { get; init; } = new();
+    public Spoken SpokenPosition { get; init; } = new();
+    public Spoken SpokenCancelled { get; init; } = new();
+
+    internal void Validate(List<string> p)
+    {
+        if (CancelWindowMs is < 0 or > 60_000) p.Add("alerts.crash_call.cancel_window_ms must be within 0..60000");
+        if (Service is not ("fire" or "ambulance" or "police" or "general")) p.Add("alerts.crash_call.service must be fire, ambulance, police or general");
+        if (StoppedSpeedKmh < 0 || StoppedSpeedKmh >= StopFromSpeedKmh) p.Add("alerts.crash_call.stopped_speed_kmh must be >= 0 and below stop_from_speed_kmh");
+        if (StopWithinMs <= 0) p.Add("alerts.crash_call.stop_within_ms must be > 0");
+        if (CancelWords.Count == 0) p.Add("alerts.crash_call.cancel_words must list at least one word");
+        SpokenCountdown.Validate(p, "alerts.crash_call.spoken_countdown");
+        SpokenCalling.Validate(p, "alerts.crash_call.spoken_calling");
+        SpokenPosition.Validate(p, "alerts.crash_call.spoken_position");
+        SpokenCancelled.Validate(p, "alerts.crash_call.spoken_cancelled");
+    }
+}
+
+/// <summary>
+/// The question asked when the driver names an emergency without enough to act on ("I think we hit something"):
+/// yes calls, no cancels, and silence past <see cref="TimeoutMs"/> calls only when the vehicle also shows a crash or a
+/// stop from speed (then the driver may be unable to answer); otherwise <see cref="SpokenNoCall"/> is said.
+/// </summary>
+public sealed class EmergencyQuestionOptions
+{
+    public int TimeoutMs { get; init; } = 8000;
+    public Spoken Spoken { get; init; } = new();
+    public Spoken SpokenNoCall { get; init; } = new();
+
+    internal void Validate(List<string> p)
+    {
+        if (TimeoutMs is < 1000 or > 60_000) p.Add("emergency_question.timeout_ms must be within 1000..60000");
+        Spoken.Validate(p, "emergency_question.spoken");
+        SpokenNoCall.Validate(p, "emergency_question.spoken_no_call");
     }
 }
 

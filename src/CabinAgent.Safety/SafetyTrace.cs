@@ -190,6 +190,11 @@ public sealed class SafetyTraceRunner
             ["outcome"] = c.Command is null ? "confirmation_cancelled" : "confirmation_accepted",
             ["spoken"] = c.Spoken, ["command"] = c.Command?.ToJsonObject(),
         },
+        EmergencyQuestion q => new JsonObject
+        {
+            ["t_ms"] = tMs, ["event"] = "precheck", ["utterance_id"] = utteranceId, ["outcome"] = "emergency_question",
+            ["situation"] = q.Situation, ["service"] = q.Service, ["spoken"] = q.Spoken,
+        },
         _ => new JsonObject { ["t_ms"] = tMs, ["event"] = "precheck", ["utterance_id"] = utteranceId, ["outcome"] = "continue" },
     };
 

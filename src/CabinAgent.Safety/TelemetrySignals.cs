@@ -34,6 +34,11 @@ public static class TelemetrySignals
     public const string FuelPercent = "fuel_percent";
     public const string BatteryPercent = "battery_percent";
     public const string TirePressureKpa = "tire_pressure_kpa";
+    // The crash signal (eCall) and the last position sent with it.
+    public const string AirbagDeployed = "airbag_deployed";
+    public const string CrashDetected = "crash_detected";
+    public const string PositionLat = "position_lat";
+    public const string PositionLon = "position_lon";
 
     public const string TopicPrefix = "telemetry/";
 
@@ -52,6 +57,10 @@ public static class TelemetrySignals
         new(8, FuelPercent, SignalKind.Number, 0, 100, "%", "fuel level"),
         new(9, BatteryPercent, SignalKind.Number, 0, 100, "%", "traction/12 V battery state of charge"),
         new(10, TirePressureKpa, SignalKind.Number, 0, 1000, "kPa", "lowest tire pressure"),
+        new(11, AirbagDeployed, SignalKind.Boolean, 0, 1, "", "true = an airbag has deployed (airbag ECU)"),
+        new(12, CrashDetected, SignalKind.Boolean, 0, 1, "", "true = the crash sensor detected an impact"),
+        new(13, PositionLat, SignalKind.Number, -90, 90, "deg", "vehicle latitude, WGS-84"),
+        new(14, PositionLon, SignalKind.Number, -180, 180, "deg", "vehicle longitude, WGS-84"),
     ];
 
     private static readonly Dictionary<string, SignalDefinition> ByName =

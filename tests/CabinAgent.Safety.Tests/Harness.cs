@@ -13,7 +13,7 @@ internal sealed class Harness
     private static string ConfigPath(string file) => Path.Combine(AppContext.BaseDirectory, "config", file);
 
     public static readonly ActionCatalog Catalog = ActionCatalog.Load(ConfigPath("actions.json"));
-    public static readonly EmergencyDetector Detector = EmergencyDetector.Load(ConfigPath("emergency-phrases.json"));
+    public static readonly EmergencyDetector Detector = EmergencyDetector.LoadConfig(Path.Combine(AppContext.BaseDirectory, "config"));
 
     public static SafetyOptions LoadOptions() => SafetyOptions.Load(ConfigPath("safety.json"));
 

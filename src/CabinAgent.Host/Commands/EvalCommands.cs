@@ -112,6 +112,8 @@ public static class EvalCommands
             await Console.Error.WriteLineAsync("eval: --compare needs at least two model files");
             return CliSupport.ExitUsage;
         }
+        if (EmergencySet.IsEmergencySet(request.Dataset))
+            return await RunEmergencyEvalAsync(request);
         IReadOnlyList<EvalCase> cases;
         try
         {
@@ -149,6 +151,33 @@ public static class EvalCommands
         }
         var missed = final.Targets.Any(t => t.Pass == false);
         return request.Check && missed ? ExitTargetsMissed : CliSupport.ExitOk;
+    }
+
+    /// <summary>
+    /// An emergency set (<c>eval/emergency-*.jsonl</c>): the safety layer's emergency judgement alone, no tiers, no
+    /// model, no broker: recall and false calls, zh and en apart, with every missed and false sentence.
+    /// </summary>
+    private static async Task<int> RunEmergencyEvalAsync(EvalRequest request)
+    {
+        EmergencyReport report;
+        try
+        {
+            var cases = EmergencySet.Load(request.Dataset).Where(c => request.Lang is null || c.Lang == request.Lang).ToList();
+            var detector = EmergencyDetector.LoadConfig(SafetyCommands.FindConfigDirectory());
+            report = EmergencyEvaluator.Run(Path.GetFileName(request.Dataset), cases, detector);
+        }
+        catch (Exception ex) when (ex is DatasetException or SafetyConfigException or IOException)
+        {
+            await Console.Error.WriteLineAsync($"eval: {ex.Message}");
+            return CliSupport.ExitUsage;
+        }
+        Console.Write(EmergencyReportRenderer.Render(report));
+        if (request.ReportPath is not null)
+        {
+            await File.WriteAllTextAsync(request.ReportPath, EmergencyReportRenderer.ToJson(report).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+            await Console.Error.WriteLineAsync($"eval: full report written to {request.ReportPath}");
+        }
+        return request.Check && !report.TargetsMet ? ExitTargetsMissed : CliSupport.ExitOk;
     }
 
     /// <summary>One model (or none: the deterministic path) over every case, in a composition of its own.</summary>

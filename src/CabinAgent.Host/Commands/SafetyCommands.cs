@@ -64,7 +64,9 @@ internal static class SafetyCommands
     // ---- bench --------------------------------------------------------------------------------------------------
 
     private static readonly string[] EmergencyTexts =
-        ["救命！", "快叫救护车", "车着火了", "出车祸了", "快报警", "help!", "call 911", "the car is on fire", "we crashed", "call an ambulance"];
+        ["救命！", "快叫救护车", "车着火了", "出车祸了", "快报警", "help!", "call 911", "the car is on fire", "we crashed", "call an ambulance",
+         // Situations in the driver's own words (the situation classes, not the phrase list).
+         "孩子昏迷了 叫不醒", "我们被追尾了 车门打不开 出不去", "my husband collapsed", "someone is breaking into the car"];
 
     private static async Task<int> RunBenchAsync(int count, bool json, CancellationToken ct)
     {
@@ -188,7 +190,7 @@ internal static class SafetyCommands
         {
             catalog = ActionCatalog.Load(Path.Combine(dir, "actions.json"));
             options = SafetyOptions.Load(Path.Combine(dir, SafetyModule.OptionsFile));
-            detector = EmergencyDetector.Load(Path.Combine(dir, SafetyModule.PhrasesFile));
+            detector = EmergencyDetector.LoadConfig(dir);
             return true;
         }
         catch (Exception ex) when (ex is SafetyConfigException or CatalogException or IOException)
@@ -199,7 +201,7 @@ internal static class SafetyCommands
     }
 
     /// <summary>The shipped config next to the binary, else the nearest <c>config/</c> above the working directory.</summary>
-    private static string FindConfigDirectory()
+    internal static string FindConfigDirectory()
     {
         foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
