@@ -149,20 +149,25 @@ public sealed class MqttAgentOutput : IAgentOutput
             .WithUserProperty("lang", Utf8(entry.Lang))
             .Build();
 
-    public static MqttApplicationMessage BuildSpokenMessage(string topic, SpokenMessage message) =>
-        new MqttApplicationMessageBuilder()
+    public static MqttApplicationMessage BuildSpokenMessage(string topic, SpokenMessage message)
+    {
+        var payload = new Dictionary<string, string>
+        {
+            ["utterance_id"] = message.UtteranceId,
+            ["kind"] = message.Kind,
+            ["lang"] = message.Lang,
+            ["text"] = message.Text,
+        };
+        if (message.Reason is not null) payload["reason"] = message.Reason;
+        if (message.IdProblem is not null) payload["id_problem"] = message.IdProblem;
+        return new MqttApplicationMessageBuilder()
             .WithTopic(topic)
-            .WithPayload(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
-            {
-                ["utterance_id"] = message.UtteranceId,
-                ["kind"] = message.Kind,
-                ["lang"] = message.Lang,
-                ["text"] = message.Text,
-            }, SpokenJson))
+            .WithPayload(JsonSerializer.SerializeToUtf8Bytes(payload, SpokenJson))
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithContentType("application/json")
             .WithUserProperty("utterance_id", Utf8(message.UtteranceId))
             .Build();
+    }
 
     private static ReadOnlyMemory<byte> Utf8(string value) => Encoding.UTF8.GetBytes(value);
 

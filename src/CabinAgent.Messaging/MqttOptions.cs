@@ -94,16 +94,33 @@ public sealed class MqttOptions
     [Range(0, 60_000)]
     public int AckTimeoutMs { get; set; }
 
-    public string EffectiveOutboxPath
+    /// <summary>
+    /// How long the broker keeps the agent's session (subscriptions and the QoS 1 transcripts sent to it) while the agent
+    /// is away: transcripts said during a restart or an outage are answered when it is back. 0: a clean session each
+    /// time, and what is sent meanwhile is lost.
+    /// </summary>
+    [Range(0, 604_800)]
+    public int SessionExpirySeconds { get; set; } = 3600;
+
+    /// <summary>
+    /// The durable intake journal: every transcript from the bus is written here (fsynced) before the broker is told it
+    /// arrived. Empty: next to the outbox, file <c>intake-{VehicleId}.jsonl</c>.
+    /// </summary>
+    public string? IntakeJournalPath { get; set; }
+
+    public string EffectiveOutboxPath =>
+        !string.IsNullOrWhiteSpace(OutboxPath) ? OutboxPath : Path.Combine(StateDirectory(), $"outbox-{VehicleId}.jsonl");
+
+    public string EffectiveIntakeJournalPath =>
+        !string.IsNullOrWhiteSpace(IntakeJournalPath) ? IntakeJournalPath
+            : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(EffectiveOutboxPath))!, $"intake-{VehicleId}.jsonl");
+
+    private static string StateDirectory()
     {
-        get
-        {
-            if (!string.IsNullOrWhiteSpace(OutboxPath)) return OutboxPath;
-            var state = Environment.GetEnvironmentVariable("STATE_DIRECTORY");
-            if (string.IsNullOrEmpty(state))
-                state = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state", "cabin-agent");
-            return Path.Combine(state.Split(':')[0], $"outbox-{VehicleId}.jsonl");
-        }
+        var state = Environment.GetEnvironmentVariable("STATE_DIRECTORY");
+        if (string.IsNullOrEmpty(state))
+            state = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state", "cabin-agent");
+        return state.Split(':')[0];
     }
 
     public string EffectiveClientId => string.IsNullOrWhiteSpace(ClientId) ? $"cabin-agent-{VehicleId}" : ClientId;
