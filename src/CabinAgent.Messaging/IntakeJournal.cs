@@ -37,6 +37,9 @@ public sealed record IntakeEntry(
 /// are two requests — so it counts as a redelivery only when the broker flags it as one (DUP) and an identical
 /// payload was accepted on an earlier connection and never acknowledged to the broker: exactly the transcripts a
 /// broker sends again.</para>
+/// <para>Exactly one answer across a kill: an entry is done when the pipeline finished it, or as soon as the agent's own
+/// answer to it comes back from the broker (<see cref="Answered"/>) — so a kill after the broker took the answer and
+/// before the pipeline said "done" does not run it again (the broker keeps that echo for the agent's session).</para>
 /// <para>An append-only JSONL journal in the style of <see cref="CommandOutbox"/>: <c>accept</c>, then <c>done</c>;
 /// rewritten on open and when it has grown, keeping unfinished entries and the identities of finished ones for
 /// <c>retention</c> (the broker's session expiry: nothing older can be redelivered). Thread-safe.</para>
@@ -52,6 +55,7 @@ public sealed class IntakeJournal : IDisposable
     private readonly Dictionary<string, Remembered> _byKey = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<Remembered>> _plainByContent = new(StringComparer.Ordinal);
     private readonly Queue<Remembered> _byAge = new();
+    private readonly Dictionary<string, List<Remembered>> _unfinishedById = new(StringComparer.Ordinal);
     private FileStream _journal;
     private int _linesSinceRewrite;
 
@@ -127,6 +131,17 @@ public sealed class IntakeJournal : IDisposable
             if (_byKey.TryGetValue(key, out var remembered)) remembered.Acknowledged = true;
     }
 
+    /// <summary>
+    /// The broker has an answer to utterance <paramref name="utteranceId"/> (the agent's own answer came back to it): its
+    /// oldest unfinished transcript is done, even if the process dies before it would have said so itself.
+    /// </summary>
+    public void Answered(string utteranceId)
+    {
+        lock (_gate)
+            if (_unfinishedById.TryGetValue(utteranceId, out var unfinished) && unfinished.Count > 0)
+                Complete(unfinished[0].Entry.Key);
+    }
+
     /// <summary>The transcript has its answer; it will not run again after a restart.</summary>
     public void Complete(string key)
     {
@@ -134,6 +149,7 @@ public sealed class IntakeJournal : IDisposable
         {
             if (!_byKey.TryGetValue(key, out var remembered) || remembered.Finished) return;
             remembered.Finished = true;
+            Unindex(remembered);
             // Only its identity is still needed, to recognise a redelivery.
             remembered.Entry = remembered.Entry with { Text = null, Lang = null, DecodeError = null, IdProblem = null };
             _journal.Write(Line(new JournalLine("done", null, key)));
@@ -160,11 +176,23 @@ public sealed class IntakeJournal : IDisposable
     {
         _byKey[remembered.Entry.Key] = remembered;
         _byAge.Enqueue(remembered);
+        if (!remembered.Finished)
+        {
+            if (!_unfinishedById.TryGetValue(remembered.Entry.Id, out var sameId)) _unfinishedById[remembered.Entry.Id] = sameId = [];
+            sameId.Add(remembered);
+        }
         if (!remembered.Entry.SourceId)
         {
             if (!_plainByContent.TryGetValue(remembered.Entry.Content, out var list)) _plainByContent[remembered.Entry.Content] = list = [];
             list.Add(remembered);
         }
+    }
+
+    private void Unindex(Remembered remembered)
+    {
+        if (!_unfinishedById.TryGetValue(remembered.Entry.Id, out var sameId)) return;
+        sameId.Remove(remembered);
+        if (sameId.Count == 0) _unfinishedById.Remove(remembered.Entry.Id);
     }
 
     /// <summary>Drops the identities of finished transcripts the broker can no longer redeliver.</summary>
@@ -201,8 +229,11 @@ public sealed class IntakeJournal : IDisposable
             }
             if (parsed?.Op is "accept" or "seen" && parsed.Entry is { } entry && !_byKey.ContainsKey(entry.Key))
                 Remember(new Remembered(entry, EarlierProcess) { Finished = parsed.Op == "seen" });
-            else if (parsed?.Op == "done" && parsed.Key is { } key && _byKey.TryGetValue(key, out var remembered))
+            else if (parsed?.Op == "done" && parsed.Key is { } key && _byKey.TryGetValue(key, out var remembered) && !remembered.Finished)
+            {
                 remembered.Finished = true;
+                Unindex(remembered);
+            }
         }
         Forget(_time.GetUtcNow().ToUnixTimeMilliseconds());
     }

@@ -16,6 +16,9 @@ public sealed record InboundMessage(string Topic, byte[] Payload, long ReceivedT
     /// <summary>The broker's DUP flag: it sent this message before, to an earlier connection of this session.</summary>
     public bool Redelivered { get; init; }
 
+    /// <summary>Sent because the subscription was made (a retained message), not because someone just published it.</summary>
+    public bool Retained { get; init; }
+
     /// <summary>Which connection of the session it arrived on (1, 2, … since the process started).</summary>
     public int Connection { get; init; }
 
@@ -89,7 +92,15 @@ public sealed class MqttConnection : IAsyncDisposable
     {
         lock (_subscriptions) _subscriptions.Add((filter, handler, acknowledgement));
         if (_client.IsConnected)
-            await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, ct).ConfigureAwait(false);
+            await SubscribeOnBrokerAsync(filter, ct).ConfigureAwait(false);
+    }
+
+    private async Task SubscribeOnBrokerAsync(string filter, CancellationToken ct)
+    {
+        var result = await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, ct).ConfigureAwait(false);
+        // A broker's ACL can refuse a subscription without failing the call: say so, or it looks like silence on the topic.
+        foreach (var item in result.Items.Where(i => (int)i.ResultCode >= 0x80))
+            _logger.LogError("The broker refused the subscription to {Filter}: {Code}", filter, item.ResultCode);
     }
 
     /// <summary>Connects once (throws when the broker is unreachable), then keeps the session alive in the background.</summary>
@@ -160,7 +171,7 @@ public sealed class MqttConnection : IAsyncDisposable
             List<string> filters;
             lock (_subscriptions) filters = _subscriptions.Select(s => s.Filter).Distinct().ToList();
             foreach (var filter in filters)
-                await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, ct).ConfigureAwait(false);
+                await SubscribeOnBrokerAsync(filter, ct).ConfigureAwait(false);
 
             await _client.PublishAsync(new MqttApplicationMessageBuilder()
                 .WithTopic(_topics.Status)
@@ -216,7 +227,12 @@ public sealed class MqttConnection : IAsyncDisposable
         lock (_subscriptions)
             handlers = _subscriptions.Where(s => TopicMatches(s.Filter, topic)).Select(s => (s.Handler, s.Ack)).ToList();
         var generation = Volatile.Read(ref _generation);
-        var message = new InboundMessage(topic, payload, received, correlation) { Redelivered = e.ApplicationMessage.Dup, Connection = generation };
+        var message = new InboundMessage(topic, payload, received, correlation) 
+        {
+            Redelivered = e.ApplicationMessage.Dup,
+            Retained = e.ApplicationMessage.Retain,
+            Connection = generation,
+        };
         if (handlers.Any(h => h.Ack == Acknowledgement.Manual) && e.ApplicationMessage.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce)
         {
             e.AutoAcknowledge = false;

@@ -54,6 +54,8 @@ public sealed class MqttOptions
         if (brokerError is not null) yield return brokerError;
     }
 
+    public const string EmptyVehicleIdError = "Mqtt:VehicleId: Mqtt:VehicleId is empty; it must be 1-64 characters of [A-Za-z0-9_-]";
+
     /// <summary>Scopes every topic: <c>vehicle/{VehicleId}/…</c>.</summary>
     [Required, RegularExpression("^[A-Za-z0-9_-]{1,64}$", ErrorMessage = "Mqtt:VehicleId must be 1-64 characters of [A-Za-z0-9_-]")]
     public string VehicleId { get; set; } = "demo";

@@ -26,7 +26,11 @@ internal sealed class AgentService(
             connected.TrySetResult();
             return Task.CompletedTask;
         };
-        await connection.SubscribeAsync(topics.Transcript, intake.OnMessage, stoppingToken, Acknowledgement.Manual);
+        await connection.SubscribeAsync(topics.Transcript, intake.OnTranscript, stoppingToken, Acknowledgement.Manual);
+        // The agent's own answers and status come back to it: how a restart knows which transcripts the broker already
+        // has an answer to (see TranscriptIntake).
+        await connection.SubscribeAsync(topics.Response, intake.OnAnswer, stoppingToken, Acknowledgement.Manual);
+        await connection.SubscribeAsync(topics.Status, intake.OnStatus, stoppingToken);
         await output.StartAsync(stoppingToken);
         if (output.OutboxDepth > 0)
             logger.LogWarning("{Depth} commands from before the restart wait in the outbox", output.OutboxDepth);

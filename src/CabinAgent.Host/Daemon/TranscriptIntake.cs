@@ -13,16 +13,29 @@ namespace CabinAgent.Host.Daemon;
 /// the fsync, the admission — happens on this lane's own task, so telemetry and ECU acknowledgements never wait
 /// behind a burst of transcripts. The broker hears "received" only once the transcript is on disk: a kill before that
 /// makes it send the transcript again, a kill after it re-runs the unfinished journal entry at the next start.</para>
+/// <para>The agent also hears its own answers (<c>agent/response</c>, in the same persistent session): each one marks
+/// its transcript answered in the journal before the broker is told it arrived. A kill just after an answer reached
+/// the broker therefore leaves that echo waiting in the session, and at the next start nothing is re-run until the
+/// echo of the agent's own "online" shows that everything the broker kept for it has arrived.</para>
 /// </summary>
 internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue queue, TimeProvider time, ILogger<TranscriptIntake> logger)
 {
     /// <summary>At most this many transcripts share one fsync.</summary>
     private const int BatchSize = 256;
 
+    /// <summary>How long a start waits for the echo of its own "online" before re-running unfinished entries anyway.</summary>
+    private static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(10);
+
+    private static readonly byte[] Online = System.Text.Encoding.UTF8.GetBytes(MqttConnection.StatusPayload("online"));
+
+    /// <param name="IsAnswer">One of the agent's own answers coming back, not a transcript.</param>
+    private readonly record struct Arrival(InboundMessage Message, bool IsAnswer);
+
     // Unbounded, but not without limit: what waits here is not acknowledged yet, so the broker's in-flight window
     // (the client's receive maximum) bounds it.
-    private readonly Channel<InboundMessage> _arrivals = Channel.CreateUnbounded<InboundMessage>(
+    private readonly Channel<Arrival> _arrivals = Channel.CreateUnbounded<Arrival>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _accepted;
     private long _duplicates;
     private long _rerun;
@@ -31,33 +44,53 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
     public (long Accepted, long Duplicates, long Rerun) Counts =>
         (Interlocked.Read(ref _accepted), Interlocked.Read(ref _duplicates), Interlocked.Read(ref _rerun));
 
-    /// <summary>The subscription's handler, on the MQTT receive loop: hands the message over and returns.</summary>
-    public Task OnMessage(InboundMessage message)
+    /// <summary>The transcript subscription's handler, on the MQTT receive loop: hands the message over and returns.</summary>
+    public Task OnTranscript(InboundMessage message)
     {
-        _arrivals.Writer.TryWrite(message);
+        _arrivals.Writer.TryWrite(new Arrival(message, IsAnswer: false));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The handler of the agent's own answers coming back (manual acknowledgement, like transcripts).</summary>
+    public Task OnAnswer(InboundMessage message)
+    {
+        _arrivals.Writer.TryWrite(new Arrival(message, IsAnswer: true));
         return Task.CompletedTask;
     }
 
     /// <summary>
-    /// Re-runs what an earlier process accepted and did not finish, then takes new transcripts until stopped.
+    /// The status topic: the agent's own "online", forwarded live (not retained), comes after everything the broker kept
+    /// for the session while the agent was away.
+    /// </summary>
+    public Task OnStatus(InboundMessage message)
+    {
+        if (!message.Retained && message.Payload.AsSpan().SequenceEqual(Online)) _caughtUp.TrySetResult();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Re-runs what an earlier process accepted and never answered, then takes new transcripts until stopped. Call once
+    /// connected.
     /// </summary>
     public async Task RunAsync(CancellationToken ct)
     {
-        foreach (var entry in journal.UnfinishedEntries())
-        {
-            Interlocked.Increment(ref _rerun);
-            logger.LogWarning("Running utterance {UtteranceId} again: accepted at {AcceptedUnixMs} before a restart, never answered",
-                entry.Id, entry.AcceptedUnixMs);
-            await queue.SubmitAsync(ToInput(entry, Stopwatch.GetTimestamp()), _ => journal.Complete(entry.Key), ct);
-        }
-
-        var batch = new List<InboundMessage>(BatchSize);
         try
         {
+            var held = journal.Unfinished > 0 ? await CatchUpAsync(ct) : [];
+            foreach (var entry in journal.UnfinishedEntries())
+            {
+                Interlocked.Increment(ref _rerun);
+                logger.LogWarning("Running utterance {UtteranceId} again: accepted at {AcceptedUnixMs} before a restart, never answered",
+                    entry.Id, entry.AcceptedUnixMs);
+                await queue.SubmitAsync(ToInput(entry, Stopwatch.GetTimestamp()), _ => journal.Complete(entry.Key), ct);
+            }
+            foreach (var chunk in held.Chunk(BatchSize)) await TakeAsync(chunk, ct);
+
+            var batch = new List<Arrival>(BatchSize);
             while (await _arrivals.Reader.WaitToReadAsync(ct))
             {
                 batch.Clear();
-                while (batch.Count < BatchSize && _arrivals.Reader.TryRead(out var message)) batch.Add(message);
+                while (batch.Count < BatchSize && _arrivals.Reader.TryRead(out var arrival)) batch.Add(arrival);
                 await TakeAsync(batch, ct);
             }
         }
@@ -66,7 +99,59 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
         }
     }
 
-    private async Task TakeAsync(List<InboundMessage> batch, CancellationToken ct)
+    /// <summary>
+    /// Waits until the broker has delivered what it kept for the session, takes the answers among it (so the transcripts
+    /// they answer are not run again) and returns the transcripts, which wait until the unfinished entries are admitted.
+    /// </summary>
+    private async Task<List<Arrival>> CatchUpAsync(CancellationToken ct)
+    {
+        if (await Task.WhenAny(_caughtUp.Task, Task.Delay(CatchUpTimeout, time, ct)) != _caughtUp.Task)
+        {
+            ct.ThrowIfCancellationRequested();
+            logger.LogWarning("The agent's own status did not come back within {Timeout} s (can it read its agent/status and " +
+                "agent/response topics?): running unfinished transcripts again; one answered just before the restart may be answered twice",
+                CatchUpTimeout.TotalSeconds);
+        }
+        var answers = new List<Arrival>();
+        var held = new List<Arrival>();
+        while (_arrivals.Reader.TryRead(out var arrival)) (arrival.IsAnswer ? answers : held).Add(arrival);
+        await TakeAsync(answers, ct);
+        return held;
+    }
+
+    private async Task TakeAsync(IReadOnlyList<Arrival> arrivals, CancellationToken ct)
+    {
+        var batch = new List<InboundMessage>(arrivals.Count);
+        foreach (var arrival in arrivals)
+        {
+            if (!arrival.IsAnswer)
+            {
+                batch.Add(arrival.Message);
+                continue;
+            }
+            if (AnsweredUtterance(arrival.Message.Payload) is { } utteranceId) journal.Answered(utteranceId);
+            await arrival.Message.AcknowledgeAsync(ct);
+        }
+        if (batch.Count > 0) await TakeTranscriptsAsync(batch, ct);
+    }
+
+    private static string? AnsweredUtterance(byte[] payload)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(payload);
+            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object &&
+                document.RootElement.TryGetProperty("utterance_id", out var id) && id.ValueKind == System.Text.Json.JsonValueKind.String
+                ? id.GetString()
+                : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    private async Task TakeTranscriptsAsync(List<InboundMessage> batch, CancellationToken ct)
     {
         var acceptedAt = time.GetUtcNow().ToUnixTimeMilliseconds();
         var candidates = batch.Select(m => (Entry: ToEntry(m, acceptedAt), m.Redelivered, m.Connection)).ToList();
