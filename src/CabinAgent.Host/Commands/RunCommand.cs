@@ -42,7 +42,7 @@ internal static class RunCommand
             var retention = TimeSpan.FromSeconds(Math.Max(600, mqtt.SessionExpirySeconds));
             return new CabinAgent.Messaging.IntakeJournal(mqtt.EffectiveIntakeJournalPath, retention, sp.GetRequiredService<TimeProvider>());
         });
-        builder.Services.AddSingleton<TranscriptIntake>();
+        builder.Services.AddSingleton(sp => TranscriptIntake.Create(sp));
         builder.Services.AddHostedService<SafetyService>();
         builder.Services.AddHostedService<AgentService>();
         // The microphone, when a whisper model is configured and present; otherwise transcripts come from the bus.

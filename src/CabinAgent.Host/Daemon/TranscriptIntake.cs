@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace CabinAgent.Host.Daemon;
@@ -17,8 +18,13 @@ namespace CabinAgent.Host.Daemon;
 /// its transcript answered in the journal before the broker is told it arrived. A kill just after an answer reached
 /// the broker therefore leaves that echo waiting in the session, and at the next start nothing is re-run until the
 /// echo of the agent's own "online" shows that everything the broker kept for it has arrived.</para>
+/// <para>Emergencies jump the line: the receive loop classifies each transcript (parse, phrase scan — microseconds) and an
+/// emergency goes to a lane of its own that this task serves before every next transcript, so a call for help waits
+/// for at most one transcript ahead of it, not for a backlog of a thousand.</para>
 /// </summary>
-internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue queue, TimeProvider time, ILogger<TranscriptIntake> logger)
+/// <param name="isEmergency">The safety layer's emergency phrase check (pure, deterministic).</param>
+internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue queue, Func<string, bool> isEmergency, TimeProvider time,
+    ILogger<TranscriptIntake> logger)
 {
     /// <summary>At most this many transcripts share one fsync.</summary>
     private const int BatchSize = 256;
@@ -29,11 +35,14 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
     private static readonly byte[] Online = System.Text.Encoding.UTF8.GetBytes(MqttConnection.StatusPayload("online"));
 
     /// <param name="IsAnswer">One of the agent's own answers coming back, not a transcript.</param>
-    private readonly record struct Arrival(InboundMessage Message, bool IsAnswer);
+    /// <param name="Transcript">The transcript as parsed on arrival (null for an answer, or a wake-up for the urgent lane).</param>
+    private readonly record struct Arrival(InboundMessage? Message, bool IsAnswer, TranscriptPayload.Parsed? Transcript = null);
 
     // Unbounded, but not without limit: what waits here is not acknowledged yet, so the broker's in-flight window
     // (the client's receive maximum) bounds it.
     private readonly Channel<Arrival> _arrivals = Channel.CreateUnbounded<Arrival>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<Arrival> _urgent = Channel.CreateUnbounded<Arrival>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _accepted;
@@ -44,10 +53,30 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
     public (long Accepted, long Duplicates, long Rerun) Counts =>
         (Interlocked.Read(ref _accepted), Interlocked.Read(ref _duplicates), Interlocked.Read(ref _rerun));
 
+    /// <summary>The daemon's intake, with the emergency phrases of its configuration.</summary>
+    public static TranscriptIntake Create(IServiceProvider services)
+    {
+        var agent = Composition.AgentComposition.Options<Composition.AgentOptions>(services);
+        var detector = CabinAgent.Safety.EmergencyDetector.Load(agent.ResolveConfigPath(CabinAgent.Safety.SafetyModule.PhrasesFile));
+        return new TranscriptIntake(services.GetRequiredService<IntakeJournal>(), services.GetRequiredService<UtteranceQueue>(),
+            text => detector.Detect(text) is not null, services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<ILogger<TranscriptIntake>>());
+    }
+
     /// <summary>The transcript subscription's handler, on the MQTT receive loop: hands the message over and returns.</summary>
     public Task OnTranscript(InboundMessage message)
     {
-        _arrivals.Writer.TryWrite(new Arrival(message, IsAnswer: false));
+        var transcript = TranscriptPayload.Parse(message.Payload, message.ReceivedTimestamp);
+        var arrival = new Arrival(message, IsAnswer: false, transcript);
+        if (transcript.Input.Text is { } text && isEmergency(text))
+        {
+            _urgent.Writer.TryWrite(arrival);
+            _arrivals.Writer.TryWrite(default); // wakes the lane if it is idle
+        }
+        else
+        {
+            _arrivals.Writer.TryWrite(arrival);
+        }
         return Task.CompletedTask;
     }
 
@@ -79,6 +108,7 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
             var held = journal.Unfinished > 0 ? await CatchUpAsync(ct) : [];
             foreach (var entry in journal.UnfinishedEntries())
             {
+                await TakeUrgentAsync(ct);
                 Interlocked.Increment(ref _rerun);
                 logger.LogWarning("Running utterance {UtteranceId} again: accepted at {AcceptedUnixMs} before a restart, never answered",
                     entry.Id, entry.AcceptedUnixMs);
@@ -114,25 +144,36 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
         }
         var answers = new List<Arrival>();
         var held = new List<Arrival>();
-        while (_arrivals.Reader.TryRead(out var arrival)) (arrival.IsAnswer ? answers : held).Add(arrival);
+        while (_arrivals.Reader.TryRead(out var arrival))
+            if (arrival.Message is not null) (arrival.IsAnswer ? answers : held).Add(arrival);
         await TakeAsync(answers, ct);
         return held;
     }
 
     private async Task TakeAsync(IReadOnlyList<Arrival> arrivals, CancellationToken ct)
     {
-        var batch = new List<InboundMessage>(arrivals.Count);
+        await TakeUrgentAsync(ct);
+        var batch = new List<Arrival>(arrivals.Count);
         foreach (var arrival in arrivals)
         {
+            if (arrival.Message is not { } message) continue;
             if (!arrival.IsAnswer)
             {
-                batch.Add(arrival.Message);
+                batch.Add(arrival);
                 continue;
             }
-            if (AnsweredUtterance(arrival.Message.Payload) is { } utteranceId) journal.Answered(utteranceId);
-            await arrival.Message.AcknowledgeAsync(ct);
+            if (AnsweredUtterance(message.Payload) is { } utteranceId) journal.Answered(utteranceId);
+            await message.AcknowledgeAsync(ct);
         }
-        if (batch.Count > 0) await TakeTranscriptsAsync(batch, ct);
+        if (batch.Count > 0) await TakeTranscriptsAsync(batch, urgent: false, ct);
+    }
+
+    /// <summary>Emergencies that arrived meanwhile: journaled, acknowledged and admitted before anything else.</summary>
+    private async Task TakeUrgentAsync(CancellationToken ct)
+    {
+        List<Arrival>? urgent = null;
+        while (_urgent.Reader.TryRead(out var arrival)) (urgent ??= []).Add(arrival);
+        if (urgent is not null) await TakeTranscriptsAsync(urgent, urgent: true, ct);
     }
 
     private static string? AnsweredUtterance(byte[] payload)
@@ -151,10 +192,12 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
         }
     }
 
-    private async Task TakeTranscriptsAsync(List<InboundMessage> batch, CancellationToken ct)
+    private async Task TakeTranscriptsAsync(List<Arrival> arrivals, bool urgent, CancellationToken ct)
     {
         var acceptedAt = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var candidates = batch.Select(m => (Entry: ToEntry(m, acceptedAt), m.Redelivered, m.Connection)).ToList();
+        var batch = arrivals.Select(a => a.Message!).ToList();
+        var candidates = arrivals.Select(a => (Entry: ToEntry(a.Message!, a.Transcript!, acceptedAt), a.Message!.Redelivered, a.Message!.Connection))
+            .ToList();
         var duplicates = journal.Accept(candidates);
 
         // On disk: now the broker may forget them. All acknowledgements first: they are quick, admission may publish.
@@ -175,13 +218,14 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
                 continue;
             }
             Interlocked.Increment(ref _accepted);
+            if (!urgent) await TakeUrgentAsync(ct);
             await queue.SubmitAsync(ToInput(entry, batch[i].ReceivedTimestamp), _ => journal.Complete(entry.Key), ct);
         }
     }
 
-    private static IntakeEntry ToEntry(InboundMessage message, long acceptedAt)
+    private static IntakeEntry ToEntry(InboundMessage message, TranscriptPayload.Parsed transcript, long acceptedAt)
     {
-        var (input, hasSourceId) = TranscriptPayload.Parse(message.Payload, message.ReceivedTimestamp);
+        var (input, hasSourceId) = transcript;
         var content = IntakeEntry.ContentHash(message.Payload);
         return new IntakeEntry(hasSourceId ? "c:" + content : "u:" + input.Id, content, hasSourceId, input.Id, input.Text, input.Lang,
             input.DecodeError, input.IdProblem, acceptedAt);
