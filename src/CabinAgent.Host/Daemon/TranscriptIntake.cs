@@ -9,7 +9,8 @@ namespace CabinAgent.Host.Daemon;
 
 /// <summary>
 /// The transcript lane: transcripts from <c>agent/transcript</c> into the durable <see cref="IntakeJournal"/>, then
-/// acknowledged to the broker, then admitted into the <see cref="UtteranceQueue"/>.
+/// acknowledged to the broker, then admitted into the <see cref="UtteranceQueue"/> — three tasks (triage, journal,
+/// admission), so neither a slow fsync nor a slow admission holds up the MQTT receive loop or the acknowledgements.
 /// <para>The MQTT receive loop only hands each message over (<see cref="OnMessage"/>); everything that takes time —
 /// the fsync, the admission — happens on this lane's own task, so telemetry and ECU acknowledgements never wait
 /// behind a burst of transcripts. The broker hears "received" only once the transcript is on disk: a kill before that
@@ -18,9 +19,10 @@ namespace CabinAgent.Host.Daemon;
 /// its transcript answered in the journal before the broker is told it arrived. A kill just after an answer reached
 /// the broker therefore leaves that echo waiting in the session, and at the next start nothing is re-run until the
 /// echo of the agent's own "online" shows that everything the broker kept for it has arrived.</para>
-/// <para>Emergencies jump the line: the receive loop classifies each transcript (parse, phrase scan — microseconds) and an
-/// emergency goes to a lane of its own that this task serves before every next transcript, so a call for help waits
-/// for at most one transcript ahead of it, not for a backlog of a thousand.</para>
+/// <para>Emergencies jump the line: a triage task parses each transcript and scans it for an emergency phrase (microseconds,
+/// off the receive loop), and an emergency goes to a lane of its own that the intake serves before every next
+/// transcript, so a call for help waits for the triage of what came before it, not for a backlog of a thousand to be
+/// journaled and admitted.</para>
 /// </summary>
 /// <param name="isEmergency">The safety layer's emergency phrase check (pure, deterministic).</param>
 internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue queue, Func<string, bool> isEmergency, TimeProvider time,
@@ -40,10 +42,21 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
 
     // Unbounded, but not without limit: what waits here is not acknowledged yet, so the broker's in-flight window
     // (the client's receive maximum) bounds it.
-    private readonly Channel<Arrival> _arrivals = Channel.CreateUnbounded<Arrival>(
+    private readonly Channel<InboundMessage> _incoming = Channel.CreateUnbounded<InboundMessage>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<Arrival> _arrivals = Channel.CreateUnbounded<Arrival>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<Arrival> _urgent = Channel.CreateUnbounded<Arrival>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    // Journaled and acknowledged, waiting to be admitted: apart from the journal's task, so a slow admission never holds
+    // back the acknowledgements (the broker delivers nothing more while its in-flight window is full of unacknowledged
+    // transcripts — ECU acknowledgements included). A null entry only wakes the admission task for an urgent one.
+    private readonly Channel<Admission?> _admissions = Channel.CreateUnbounded<Admission?>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<Admission> _urgentAdmissions = Channel.CreateUnbounded<Admission>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    private sealed record Admission(IntakeEntry Entry, long ReceivedTimestamp);
+
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _accepted;
     private long _duplicates;
@@ -66,18 +79,33 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
     /// <summary>The transcript subscription's handler, on the MQTT receive loop: hands the message over and returns.</summary>
     public Task OnTranscript(InboundMessage message)
     {
-        var transcript = TranscriptPayload.Parse(message.Payload, message.ReceivedTimestamp);
-        var arrival = new Arrival(message, IsAnswer: false, transcript);
-        if (transcript.Input.Text is { } text && isEmergency(text))
-        {
-            _urgent.Writer.TryWrite(arrival);
-            _arrivals.Writer.TryWrite(default); // wakes the lane if it is idle
-        }
-        else
-        {
-            _arrivals.Writer.TryWrite(arrival);
-        }
+        _incoming.Writer.TryWrite(message);
         return Task.CompletedTask;
+    }
+
+    /// <summary>Parses each transcript and sends it to the urgent lane or the ordinary one.</summary>
+    private async Task TriageAsync(CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var message in _incoming.Reader.ReadAllAsync(ct))
+            {
+                var transcript = TranscriptPayload.Parse(message.Payload, message.ReceivedTimestamp);
+                var arrival = new Arrival(message, IsAnswer: false, transcript);
+                if (transcript.Input.Text is { } text && isEmergency(text))
+                {
+                    _urgent.Writer.TryWrite(arrival);
+                    _arrivals.Writer.TryWrite(default); // wakes the intake if it is idle
+                }
+                else
+                {
+                    _arrivals.Writer.TryWrite(arrival);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
     }
 
     /// <summary>The handler of the agent's own answers coming back (manual acknowledgement, like transcripts).</summary>
@@ -101,18 +129,38 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
     /// Re-runs what an earlier process accepted and never answered, then takes new transcripts until stopped. Call once
     /// connected.
     /// </summary>
-    public async Task RunAsync(CancellationToken ct)
+    public Task RunAsync(CancellationToken ct) => Task.WhenAll(TriageAsync(ct), IntakeAsync(ct), AdmitAsync(ct));
+
+    /// <summary>Admits journaled transcripts in arrival order, an emergency before any ordinary one still waiting.</summary>
+    private async Task AdmitAsync(CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var next in _admissions.Reader.ReadAllAsync(ct))
+            {
+                while (_urgentAdmissions.Reader.TryRead(out var urgent)) await SubmitAsync(urgent, ct);
+                if (next is not null) await SubmitAsync(next, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private Task SubmitAsync(Admission admission, CancellationToken ct) =>
+        queue.SubmitAsync(ToInput(admission.Entry, admission.ReceivedTimestamp), _ => journal.Complete(admission.Entry.Key), ct);
+
+    private async Task IntakeAsync(CancellationToken ct)
     {
         try
         {
             var held = journal.Unfinished > 0 ? await CatchUpAsync(ct) : [];
             foreach (var entry in journal.UnfinishedEntries())
             {
-                await TakeUrgentAsync(ct);
                 Interlocked.Increment(ref _rerun);
                 logger.LogWarning("Running utterance {UtteranceId} again: accepted at {AcceptedUnixMs} before a restart, never answered",
                     entry.Id, entry.AcceptedUnixMs);
-                await queue.SubmitAsync(ToInput(entry, Stopwatch.GetTimestamp()), _ => journal.Complete(entry.Key), ct);
+                _admissions.Writer.TryWrite(new Admission(entry, Stopwatch.GetTimestamp()));
             }
             foreach (var chunk in held.Chunk(BatchSize)) await TakeAsync(chunk, ct);
 
@@ -168,7 +216,7 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
         if (batch.Count > 0) await TakeTranscriptsAsync(batch, urgent: false, ct);
     }
 
-    /// <summary>Emergencies that arrived meanwhile: journaled, acknowledged and admitted before anything else.</summary>
+    /// <summary>Emergencies that arrived meanwhile: journaled and acknowledged before anything else, and admitted first.</summary>
     private async Task TakeUrgentAsync(CancellationToken ct)
     {
         List<Arrival>? urgent = null;
@@ -200,7 +248,7 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
             .ToList();
         var duplicates = journal.Accept(candidates);
 
-        // On disk: now the broker may forget them. All acknowledgements first: they are quick, admission may publish.
+        // On disk: now the broker may forget them.
         for (var i = 0; i < batch.Count; i++)
         {
             var acknowledged = await batch[i].AcknowledgeAsync(ct);
@@ -218,8 +266,14 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
                 continue;
             }
             Interlocked.Increment(ref _accepted);
-            if (!urgent) await TakeUrgentAsync(ct);
-            await queue.SubmitAsync(ToInput(entry, batch[i].ReceivedTimestamp), _ => journal.Complete(entry.Key), ct);
+            var admission = new Admission(entry, batch[i].ReceivedTimestamp);
+            if (!urgent)
+            {
+                _admissions.Writer.TryWrite(admission);
+                continue;
+            }
+            _urgentAdmissions.Writer.TryWrite(admission);
+            _admissions.Writer.TryWrite(null);
         }
     }
 
