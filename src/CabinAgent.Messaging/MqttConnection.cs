@@ -165,8 +165,9 @@ public sealed class MqttConnection : IAsyncDisposable
             var options = builder.Build();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(_options.ConnectTimeoutMs);
-            var connected = await _client.ConnectAsync(options, timeout.Token).ConfigureAwait(false);
+            // Before connecting: what the broker sends right after its CONNACK already belongs to the new connection.
             Interlocked.Increment(ref _generation);
+            var connected = await _client.ConnectAsync(options, timeout.Token).ConfigureAwait(false);
 
             List<string> filters;
             lock (_subscriptions) filters = _subscriptions.Select(s => s.Filter).Distinct().ToList();
@@ -227,7 +228,7 @@ public sealed class MqttConnection : IAsyncDisposable
         lock (_subscriptions)
             handlers = _subscriptions.Where(s => TopicMatches(s.Filter, topic)).Select(s => (s.Handler, s.Ack)).ToList();
         var generation = Volatile.Read(ref _generation);
-        var message = new InboundMessage(topic, payload, received, correlation) 
+        var message = new InboundMessage(topic, payload, received, correlation)
         {
             Redelivered = e.ApplicationMessage.Dup,
             Retained = e.ApplicationMessage.Retain,
