@@ -106,16 +106,19 @@ public sealed class MqttOptions
 
     /// <summary>
     /// The durable intake journal: every transcript from the bus is written here (fsynced) before the broker is told it
-    /// arrived. Empty: next to the outbox, file <c>intake-{VehicleId}.jsonl</c>.
+    /// arrived. Empty: beside <see cref="OutboxPath"/> when that is set (<c>….intake.jsonl</c>), else in the state
+    /// directory, file <c>intake-{VehicleId}.jsonl</c>.
     /// </summary>
     public string? IntakeJournalPath { get; set; }
 
     public string EffectiveOutboxPath =>
         !string.IsNullOrWhiteSpace(OutboxPath) ? OutboxPath : Path.Combine(StateDirectory(), $"outbox-{VehicleId}.jsonl");
 
+    /// <summary>Beside the outbox it belongs to: an agent given its own outbox file gets its own journal too.</summary>
     public string EffectiveIntakeJournalPath =>
         !string.IsNullOrWhiteSpace(IntakeJournalPath) ? IntakeJournalPath
-            : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(EffectiveOutboxPath))!, $"intake-{VehicleId}.jsonl");
+            : !string.IsNullOrWhiteSpace(OutboxPath) ? Path.ChangeExtension(OutboxPath, ".intake.jsonl")
+            : Path.Combine(StateDirectory(), $"intake-{VehicleId}.jsonl");
 
     private static string StateDirectory()
     {
