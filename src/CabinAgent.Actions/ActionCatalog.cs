@@ -39,7 +39,7 @@ public sealed class ActionCatalog
     public IReadOnlyDictionary<string, Dictionary<string, string>> Messages { get; }
 
     /// <summary>Keys every catalog must define in <c>messages</c>.</summary>
-    public static readonly IReadOnlyList<string> RequiredMessages = ["not_understood", "rejected", "error", "queued", "dropped", "action_failed"];
+    public static readonly IReadOnlyList<string> RequiredMessages = ["not_understood", "rejected", "busy", "error", "queued", "dropped", "action_failed"];
 
     public string Message(string key, string lang) =>
         Messages.TryGetValue(key, out var byLang) && (byLang.TryGetValue(lang, out var text) || byLang.TryGetValue("zh", out text))

@@ -33,8 +33,8 @@ public sealed class PipelineCaseExecutor(
         caseSafety.ApplyVehicleState(DefaultVehicleState.For(evalCase), now);
         var pipeline = new UtterancePipeline(catalog, schema, tiers, caseSafety.Layer, output, options, _pipelineLogger, _time);
 
-        var record = await pipeline.ProcessAsync(new UtteranceInput(evalCase.Id, evalCase.Input, evalCase.Lang), cancellationToken)
-            .ConfigureAwait(false);
+        var input = new UtteranceInput(evalCase.Id, evalCase.Input, evalCase.Lang) { AcceptedUnixMs = now.ToUnixTimeMilliseconds() };
+        var record = await pipeline.ProcessAsync(input, cancellationToken).ConfigureAwait(false);
         var alerts = caseSafety.RaisedAlerts(now + AlertWindow);
         return FromRecord(record, alerts);
     }

@@ -291,14 +291,19 @@ public sealed class MqttAgentOutput : IAgentOutput
         return MqttStrings.IsValid(utteranceId) ? builder.WithUserProperty("utterance_id", Utf8(utteranceId)) : builder;
     }
 
-    private static string SpokenPayload(SpokenMessage message) =>
-        JsonSerializer.Serialize(new Dictionary<string, string>
+    private static string SpokenPayload(SpokenMessage message)
+    {
+        var payload = new Dictionary<string, string>
         {
             ["utterance_id"] = message.UtteranceId,
             ["kind"] = message.Kind,
             ["lang"] = message.Lang,
             ["text"] = message.Text,
-        }, SpokenJson);
+        };
+        if (message.Reason is not null) payload["reason"] = message.Reason;
+        if (message.IdProblem is not null) payload["id_problem"] = message.IdProblem;
+        return JsonSerializer.Serialize(payload, SpokenJson);
+    }
 
     private static ReadOnlyMemory<byte> Utf8(string value) => Encoding.UTF8.GetBytes(value);
 

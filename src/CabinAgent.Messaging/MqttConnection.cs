@@ -9,13 +9,45 @@ using MQTTnet.Protocol;
 namespace CabinAgent.Messaging;
 
 /// <summary>An inbound message, already copied out of the client's buffers.</summary>
-/// <param name="Retained">The broker's retained copy, delivered because we subscribed (not a live publish).</param>
-public sealed record InboundMessage(string Topic, byte[] Payload, long ReceivedTimestamp, string? CorrelationData = null, bool Retained = false);
+/// <param name="ReceivedTimestamp">Stopwatch timestamp taken the moment the message reached the agent: every latency
+/// (alerts, emergencies, acknowledgements) is measured from here, not from when a handler got to it.</param>
+public sealed record InboundMessage(string Topic, byte[] Payload, long ReceivedTimestamp, string? CorrelationData = null)
+{
+    /// <summary>The broker's DUP flag: it sent this message before, to an earlier connection of this session.</summary>
+    public bool Redelivered { get; init; }
+
+    /// <summary>Sent because the subscription was made (a retained message), not because someone just published it.</summary>
+    public bool Retained { get; init; }
+
+    /// <summary>Which connection of the session it arrived on (1, 2, … since the process started).</summary>
+    public int Connection { get; init; }
+
+    /// <summary>
+    /// For subscriptions with <see cref="Acknowledgement.Manual"/>: sends the QoS 1 PUBACK. Until it is called the broker
+    /// keeps the message and sends it again to the next connection. Returns false, sending nothing, once the connection
+    /// it arrived on is gone (the broker then redelivers it, and the intake recognises the redelivery).
+    /// </summary>
+    public Func<CancellationToken, Task<bool>> AcknowledgeAsync { get; init; } = static _ => Task.FromResult(true);
+}
+
+/// <summary>When the broker is told a message was received.</summary>
+public enum Acknowledgement
+{
+    /// <summary>As soon as the handler returns.</summary>
+    Automatic,
+
+    /// <summary>When the handler calls <see cref="InboundMessage.AcknowledgeAsync"/>: after the message is safe on disk.</summary>
+    Manual,
+}
 
 /// <summary>
 /// The agent's one MQTT 5 session: connects with a retained last will on the status topic, announces
 /// itself online, keeps reconnecting with backoff when the broker goes away, and restores its
-/// subscriptions after every reconnect.
+/// subscriptions after every reconnect. The session is persistent (<see cref="MqttOptions.SessionExpirySeconds"/>):
+/// what is sent to the agent while it is away waits on the broker.
+/// <para>The client delivers messages one at a time on one receive loop, so a handler that waited would hold up
+/// every other topic (telemetry, ECU acknowledgements) behind it. Handlers therefore only classify and hand the
+/// message on to their own lane; they must return at once.</para>
 /// </summary>
 public sealed class MqttConnection : IAsyncDisposable
 {
@@ -23,7 +55,8 @@ public sealed class MqttConnection : IAsyncDisposable
     private readonly TopicMap _topics;
     private readonly ILogger _logger;
     private readonly IMqttClient _client;
-    private readonly List<(string Filter, Func<InboundMessage, Task> Handler)> _subscriptions = [];
+    private readonly List<(string Filter, Func<InboundMessage, Task> Handler, Acknowledgement Ack)> _subscriptions = [];
+    private int _generation;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private Task? _reconnectLoop;
@@ -50,12 +83,24 @@ public sealed class MqttConnection : IAsyncDisposable
 
     public static string StatusPayload(string state) => JsonSerializer.Serialize(new Dictionary<string, string> { ["state"] = state });
 
-    /// <summary>Registers a handler; subscribed now if connected and again after every reconnect.</summary>
-    public async Task SubscribeAsync(string filter, Func<InboundMessage, Task> handler, CancellationToken ct)
+    /// <summary>
+    /// Registers a handler; subscribed now if connected and again after every reconnect. The handler runs on the
+    /// client's receive loop: it must hand the message on and return, never wait.
+    /// </summary>
+    public async Task SubscribeAsync(string filter, Func<InboundMessage, Task> handler, CancellationToken ct,
+        Acknowledgement acknowledgement = Acknowledgement.Automatic)
     {
-        lock (_subscriptions) _subscriptions.Add((filter, handler));
+        lock (_subscriptions) _subscriptions.Add((filter, handler, acknowledgement));
         if (_client.IsConnected)
-            await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, ct).ConfigureAwait(false);
+            await SubscribeOnBrokerAsync(filter, ct).ConfigureAwait(false);
+    }
+
+    private async Task SubscribeOnBrokerAsync(string filter, CancellationToken ct)
+    {
+        var result = await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, ct).ConfigureAwait(false);
+        // A broker's ACL can refuse a subscription without failing the call: say so, or it looks like silence on the topic.
+        foreach (var item in result.Items.Where(i => (int)i.ResultCode >= 0x80))
+            _logger.LogError("The broker refused the subscription to {Filter}: {Code}", filter, item.ResultCode);
     }
 
     /// <summary>Connects once (throws when the broker is unreachable), then keeps the session alive in the background.</summary>
@@ -107,7 +152,8 @@ public sealed class MqttConnection : IAsyncDisposable
                 .WithProtocolVersion(MqttProtocolVersion.V500)
                 .WithKeepAlivePeriod(TimeSpan.FromSeconds(_options.KeepAliveSeconds))
                 .WithTimeout(TimeSpan.FromMilliseconds(_options.ConnectTimeoutMs))
-                .WithCleanStart(true)
+                .WithCleanStart(_options.SessionExpirySeconds == 0)
+                .WithSessionExpiryInterval((uint)_options.SessionExpirySeconds)
                 .WithWillTopic(_topics.Status)
                 .WithWillPayload(Encoding.UTF8.GetBytes(StatusPayload("offline")))
                 .WithWillRetain(true)
@@ -119,12 +165,14 @@ public sealed class MqttConnection : IAsyncDisposable
             var options = builder.Build();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(_options.ConnectTimeoutMs);
-            await _client.ConnectAsync(options, timeout.Token).ConfigureAwait(false);
+            // Before connecting: what the broker sends right after its CONNACK already belongs to the new connection.
+            Interlocked.Increment(ref _generation);
+            var connected = await _client.ConnectAsync(options, timeout.Token).ConfigureAwait(false);
 
             List<string> filters;
             lock (_subscriptions) filters = _subscriptions.Select(s => s.Filter).Distinct().ToList();
             foreach (var filter in filters)
-                await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, ct).ConfigureAwait(false);
+                await SubscribeOnBrokerAsync(filter, ct).ConfigureAwait(false);
 
             await _client.PublishAsync(new MqttApplicationMessageBuilder()
                 .WithTopic(_topics.Status)
@@ -132,7 +180,8 @@ public sealed class MqttConnection : IAsyncDisposable
                 .WithRetainFlag(true)
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
                 .Build(), ct).ConfigureAwait(false);
-            _logger.LogInformation("Connected to {Broker} as {ClientId}", _options.Broker, _options.EffectiveClientId);
+            _logger.LogInformation("Connected to {Broker} as {ClientId} (session {Session})", _options.Broker, _options.EffectiveClientId,
+                connected.IsSessionPresent ? "resumed" : "new");
             return true;
         }
         finally
@@ -175,19 +224,48 @@ public sealed class MqttConnection : IAsyncDisposable
         var topic = e.ApplicationMessage.Topic;
         var payload = e.ApplicationMessage.Payload.ToArray();
         var correlation = e.ApplicationMessage.CorrelationData is { Length: > 0 } data ? System.Text.Encoding.UTF8.GetString(data) : null;
-        List<Func<InboundMessage, Task>> handlers;
+        List<(Func<InboundMessage, Task> Handler, Acknowledgement Ack)> handlers;
         lock (_subscriptions)
-            handlers = _subscriptions.Where(s => TopicMatches(s.Filter, topic)).Select(s => s.Handler).ToList();
-        foreach (var handler in handlers)
+            handlers = _subscriptions.Where(s => TopicMatches(s.Filter, topic)).Select(s => (s.Handler, s.Ack)).ToList();
+        var generation = Volatile.Read(ref _generation);
+        var message = new InboundMessage(topic, payload, received, correlation)
+        {
+            Redelivered = e.ApplicationMessage.Dup,
+            Retained = e.ApplicationMessage.Retain,
+            Connection = generation,
+        };
+        if (handlers.Any(h => h.Ack == Acknowledgement.Manual) && e.ApplicationMessage.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce)
+        {
+            e.AutoAcknowledge = false;
+            message = message with { AcknowledgeAsync = ct => AcknowledgeAsync(e, generation, ct) };
+        }
+        foreach (var (handler, _) in handlers)
         {
             try
             {
-                await handler(new InboundMessage(topic, payload, received, correlation, e.ApplicationMessage.Retain)).ConfigureAwait(false);
+                await handler(message).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
                 _logger.LogError(ex, "Handler for {Topic} failed", topic);
             }
+        }
+    }
+
+    private async Task<bool> AcknowledgeAsync(MqttApplicationMessageReceivedEventArgs e, int generation, CancellationToken ct)
+    {
+        // A PUBACK on a later connection could name a packet id the broker has since given to another message.
+        if (generation != Volatile.Read(ref _generation) || !_client.IsConnected) return false;
+        try
+        {
+            await e.AcknowledgeAsync(ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // The connection went away: the broker sends the message again and the intake recognises it.
+            _logger.LogDebug("Could not acknowledge a message on {Topic}: {Error}", e.ApplicationMessage.Topic, ex.Message);
+            return false;
         }
     }
 

@@ -54,6 +54,8 @@ public sealed class MqttOptions
         if (brokerError is not null) yield return brokerError;
     }
 
+    public const string EmptyVehicleIdError = "Mqtt:VehicleId: Mqtt:VehicleId is empty; it must be 1-64 characters of [A-Za-z0-9_-]";
+
     /// <summary>Scopes every topic: <c>vehicle/{VehicleId}/…</c>.</summary>
     [Required, RegularExpression("^[A-Za-z0-9_-]{1,64}$", ErrorMessage = "Mqtt:VehicleId must be 1-64 characters of [A-Za-z0-9_-]")]
     public string VehicleId { get; set; } = "demo";
@@ -94,16 +96,36 @@ public sealed class MqttOptions
     [Range(0, 60_000)]
     public int AckTimeoutMs { get; set; }
 
-    public string EffectiveOutboxPath
+    /// <summary>
+    /// How long the broker keeps the agent's session (subscriptions and the QoS 1 transcripts sent to it) while the agent
+    /// is away: transcripts said during a restart or an outage are answered when it is back. 0: a clean session each
+    /// time, and what is sent meanwhile is lost.
+    /// </summary>
+    [Range(0, 604_800)]
+    public int SessionExpirySeconds { get; set; } = 3600;
+
+    /// <summary>
+    /// The durable intake journal: every transcript from the bus is written here (fsynced) before the broker is told it
+    /// arrived. Empty: beside <see cref="OutboxPath"/> when that is set (<c>….intake.jsonl</c>), else in the state
+    /// directory, file <c>intake-{VehicleId}.jsonl</c>.
+    /// </summary>
+    public string? IntakeJournalPath { get; set; }
+
+    public string EffectiveOutboxPath =>
+        !string.IsNullOrWhiteSpace(OutboxPath) ? OutboxPath : Path.Combine(StateDirectory(), $"outbox-{VehicleId}.jsonl");
+
+    /// <summary>Beside the outbox it belongs to: an agent given its own outbox file gets its own journal too.</summary>
+    public string EffectiveIntakeJournalPath =>
+        !string.IsNullOrWhiteSpace(IntakeJournalPath) ? IntakeJournalPath
+            : !string.IsNullOrWhiteSpace(OutboxPath) ? Path.ChangeExtension(OutboxPath, ".intake.jsonl")
+            : Path.Combine(StateDirectory(), $"intake-{VehicleId}.jsonl");
+
+    private static string StateDirectory()
     {
-        get
-        {
-            if (!string.IsNullOrWhiteSpace(OutboxPath)) return OutboxPath;
-            var state = Environment.GetEnvironmentVariable("STATE_DIRECTORY");
-            if (string.IsNullOrEmpty(state))
-                state = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state", "cabin-agent");
-            return Path.Combine(state.Split(':')[0], $"outbox-{VehicleId}.jsonl");
-        }
+        var state = Environment.GetEnvironmentVariable("STATE_DIRECTORY");
+        if (string.IsNullOrEmpty(state))
+            state = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state", "cabin-agent");
+        return state.Split(':')[0];
     }
 
     public string EffectiveClientId => string.IsNullOrWhiteSpace(ClientId) ? $"cabin-agent-{VehicleId}" : ClientId;

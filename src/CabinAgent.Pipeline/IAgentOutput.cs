@@ -20,7 +20,14 @@ public sealed record OutgoingCommand(
     string CommandId, string UtteranceId, string Tier, string Lang, ActionDefinition Action, VehicleCommand Command);
 
 /// <param name="Kind">command, refusal, not_understood, rejected, confirmation, error, alert.</param>
-public sealed record SpokenMessage(string UtteranceId, string Kind, string Lang, string Text);
+public sealed record SpokenMessage(string UtteranceId, string Kind, string Lang, string Text)
+{
+    /// <summary>Why the utterance was rejected (kind <c>rejected</c>): what the sender can act on, e.g. <c>busy</c>.</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>Why the utterance id the sender gave was replaced by a generated one, or null.</summary>
+    public string? IdProblem { get; init; }
+}
 
 public enum PublishState
 {

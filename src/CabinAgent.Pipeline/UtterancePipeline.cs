@@ -86,6 +86,25 @@ public sealed class UtterancePipeline
         return admission;
     }
 
+    /// <summary>
+    /// Instead of <see cref="CompleteAsync"/> when the understanding queue is full: the utterance is answered
+    /// <c>rejected</c> with reason <see cref="BusyReason"/> at once rather than making everything behind it wait.
+    /// </summary>
+    public async Task<UtteranceRecord> RejectBusyAsync(Admission admission, CancellationToken cancellationToken = default)
+    {
+        if (admission.Finished) return admission.Record;
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["UtteranceId"] = admission.Record.Id });
+        admission.Finished = true;
+        admission.Record.Outcome = Outcomes.Rejected;
+        admission.Record.Error = BusyReason;
+        await TrySayAsync(admission.Record, "rejected", _catalog.Message("busy", admission.Record.Lang), cancellationToken).ConfigureAwait(false);
+        Finish(admission);
+        return admission.Record;
+    }
+
+    /// <summary>The reason of a transcript shed because the understanding queue was full.</summary>
+    public const string BusyReason = "busy";
+
     /// <summary>The second half: understanding tiers, command, schema, gate, publish. Returns the final record.</summary>
     public async Task<UtteranceRecord> CompleteAsync(Admission admission, CancellationToken cancellationToken = default)
     {
@@ -358,7 +377,11 @@ public sealed class UtterancePipeline
         record.Spoken = text;
         try
         {
-            await _output.SayAsync(new SpokenMessage(record.Id, kind, record.Lang, text), ct).ConfigureAwait(false);
+            await _output.SayAsync(new SpokenMessage(record.Id, kind, record.Lang, text)
+            {
+                Reason = record.Outcome == Outcomes.Rejected ? record.Error : null,
+                IdProblem = record.IdProblem,
+            }, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -376,7 +399,7 @@ public sealed class UtterancePipeline
         {
             Input = input;
             Start = start;
-            Record = new UtteranceRecord { Id = input.Id, Text = input.Text };
+            Record = new UtteranceRecord { Id = input.Id, Text = input.Text, IdProblem = input.IdProblem };
             Stage = new StageClock(Record, start);
         }
 

@@ -18,7 +18,43 @@ namespace CabinAgent.Pipeline;
 public sealed record UtteranceInput(string Id, string? Text, string? Lang = null, long? ReceivedTimestamp = null, string? DecodeError = null,
     long AcceptedUnixMs = 0)
 {
+    /// <summary>The longest utterance id kept; a longer one is replaced (it travels in every MQTT user property).</summary>
+    public const int MaxIdLength = 128;
+
+    /// <summary>Why the id the source gave was not used (a generated one replaced it), or null.</summary>
+    public string? IdProblem { get; init; }
+
     public static string NewId() => Guid.CreateVersion7().ToString("N");
+
+    /// <summary>
+    /// Null when <paramref name="id"/> may be used as an utterance id, else why not. Ids go into MQTT user properties and
+    /// log lines, so they must be printable text: U+0000 there makes a broker drop the agent's connection as malformed.
+    /// </summary>
+    public static string? CheckId(string? id)
+    {
+        if (string.IsNullOrEmpty(id)) return "utterance id is empty";
+        if (id.Length > MaxIdLength) return $"utterance id is too long ({id.Length} characters, limit {MaxIdLength})";
+        for (var i = 0; i < id.Length; i++)
+        {
+            var c = id[i];
+            if (char.IsHighSurrogate(c) && i + 1 < id.Length && char.IsLowSurrogate(id[i + 1]))
+            {
+                i++;
+                continue;
+            }
+            var category = char.GetUnicodeCategory(c);
+            if (category is System.Globalization.UnicodeCategory.Control or System.Globalization.UnicodeCategory.Format
+                or System.Globalization.UnicodeCategory.Surrogate or System.Globalization.UnicodeCategory.PrivateUse
+                or System.Globalization.UnicodeCategory.OtherNotAssigned or System.Globalization.UnicodeCategory.LineSeparator
+                or System.Globalization.UnicodeCategory.ParagraphSeparator)
+                return $"utterance id contains a non-printable character (U+{(int)c:X4})";
+        }
+        return null;
+    }
+
+    /// <summary>The id as given when it passes <see cref="CheckId"/>, else a generated one and the reason.</summary>
+    public static (string Id, string? Problem) ValidId(string? id) =>
+        CheckId(id) is { } problem ? (NewId(), problem) : (id!, null);
 
     /// <summary>
     /// The id of the command an utterance produces: a hash over the utterance id, its text and the moment it was
@@ -76,6 +112,9 @@ public sealed class UtteranceRecord
 
     /// <summary>The ECU's acknowledgement: <c>ok</c>, <c>failed</c>, <c>timeout</c>, or null when not awaited.</summary>
     public string? Ack { get; set; }
+
+    /// <summary>Why the source's utterance id was replaced by <see cref="Id"/>, or null.</summary>
+    public string? IdProblem { get; set; }
 
     /// <summary>Null, or why no command was published.</summary>
     public string? Error { get; set; }

@@ -73,6 +73,19 @@ public class DaemonProcessTests
     }
 
     [Fact]
+    public async Task AnEmptyVehicleIdFailsStartUpInsteadOfBecomingDemo()
+    {
+        var config = Path.Combine(Path.GetTempPath(), $"cabin-empty-id-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(config, """{"Mqtt": {"VehicleId": ""}}""");
+        using var agent = StartAgent("run", "--config", config);
+        await agent.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        File.Delete(config);
+
+        Assert.Equal(2, agent.ExitCode);
+        Assert.Contains($"configuration error: {CabinAgent.Messaging.MqttOptions.EmptyVehicleIdError}", agent.StandardError);
+    }
+
+    [Fact]
     [Trait("Category", "Fault")]
     public async Task ACorruptModelAMissingWhisperModelAndNoBrokerDegradeButDoNotStopTheAgent()
     {

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using CabinAgent.Actions;
-using CabinAgent.Host.Daemon;
 using CabinAgent.Host.Replay;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
@@ -59,9 +58,9 @@ public class ParserFuzzTests(ITestOutputHelper output)
         ];
         var gen = Gen.OneOf(FuzzGen.Bytes, FuzzGen.Mutations(valid).Select(Encoding.UTF8.GetBytes),
             FuzzGen.Text.Select(t => Encoding.UTF8.GetBytes("{" + t)));
-        var ran = FuzzGen.Check(output, "daemon transcript payload (AgentService.ParseTranscript)", gen, 10_000, bytes =>
+        var ran = FuzzGen.Check(output, "daemon transcript payload (TranscriptPayload.Parse)", gen, 10_000, bytes =>
         {
-            var input = AgentService.ParseTranscript(new InboundMessage("vehicle/demo/agent/transcript", bytes, 0));
+            var input = TranscriptPayload.Parse(bytes, 0).Input;
             if (string.IsNullOrEmpty(input.Id) || input.Id.Length > 128) throw new Xunit.Sdk.XunitException($"bad utterance id '{input.Id}'");
             if (input.DecodeError is not null) { Assert.Null(input.Text); Reason(input.DecodeError, "ParseTranscript"); return; }
             var problem = TranscriptValidator.Check(input.Text, input.Lang);

@@ -1,7 +1,7 @@
 using System.Text;
-using CabinAgent.Host.Daemon;
 using CabinAgent.Host.Replay;
 using CabinAgent.Messaging;
+using CabinAgent.Pipeline;
 using CabinAgent.Speech.Audio;
 
 namespace CabinAgent.Robustness.Tests;
@@ -23,14 +23,14 @@ public class ParserRegressionTests
     }
 
     /// <summary>
-    /// <c>AgentService.ParseTranscript</c> documents "anything unreadable still becomes an utterance"; a JSON transcript
+    /// <c>TranscriptPayload.Parse</c> documents "anything unreadable still becomes an utterance"; a JSON transcript
     /// with a repeated key throws ArgumentException out of the MQTT transcript handler instead.
     /// </summary>
     [Fact]
     public void TranscriptJsonWithARepeatedKeyStillBecomesAnUtterance()
     {
         var payload = Encoding.UTF8.GetBytes("""{"text":"下一首","lang":"zh","lang":"en"}""");
-        var ex = Record.Exception(() => AgentService.ParseTranscript(new InboundMessage("vehicle/demo/agent/transcript", payload, 0)));
+        var ex = Record.Exception(() => TranscriptPayload.Parse(payload, 0).Input);
         Assert.Null(ex);
     }
 

@@ -65,7 +65,7 @@ internal static class BenchCommands
 
         // Warm-up: JIT, tiered compilation and the broker's session, so the run measures steady state.
         for (var i = 0; i < Math.Min(2_000, count); i++)
-            await pipeline.ProcessAsync(new UtteranceInput($"warmup-{i}", texts[i % texts.Count]), ct);
+            await pipeline.ProcessAsync(new UtteranceInput($"warmup-{i}", texts[i % texts.Count]) { AcceptedUnixMs = NowMs() }, ct);
 
         var toPublish = new List<double>(count);
         var total = new List<double>(count);
@@ -74,7 +74,7 @@ internal static class BenchCommands
         var wall = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)
         {
-            var record = await pipeline.ProcessAsync(new UtteranceInput($"bench-{i}", texts[i % texts.Count]), ct);
+            var record = await pipeline.ProcessAsync(new UtteranceInput($"bench-{i}", texts[i % texts.Count]) { AcceptedUnixMs = NowMs() }, ct);
             outcomes[record.Outcome] = outcomes.GetValueOrDefault(record.Outcome) + 1;
             total.Add(record.LatencyMs["total"]);
             if (record.Outcome == Outcomes.Published)
@@ -132,6 +132,8 @@ internal static class BenchCommands
         }
         return sum;
     }
+
+    private static long NowMs() => TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
 
     internal static string MachineDescription() =>
         string.Create(CultureInfo.InvariantCulture,

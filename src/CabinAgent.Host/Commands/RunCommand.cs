@@ -35,6 +35,14 @@ internal static class RunCommand
             Microsoft.Extensions.Logging.Console.ConsoleFormatterNames.Systemd, o => o.IncludeScopes = true);
         builder.Services.AddCabinAgent(builder.Configuration);
         builder.Services.AddSingleton<UtteranceQueue>();
+        builder.Services.AddSingleton(sp =>
+        {
+            var mqtt = AgentComposition.Options<CabinAgent.Messaging.MqttOptions>(sp);
+            // Nothing older than the broker's session can be redelivered; ten minutes at least, for a clean-session setup.
+            var retention = TimeSpan.FromSeconds(Math.Max(600, mqtt.SessionExpirySeconds));
+            return new CabinAgent.Messaging.IntakeJournal(mqtt.EffectiveIntakeJournalPath, retention, sp.GetRequiredService<TimeProvider>());
+        });
+        builder.Services.AddSingleton(sp => TranscriptIntake.Create(sp));
         builder.Services.AddHostedService<SafetyService>();
         builder.Services.AddHostedService<AgentService>();
         // The microphone, when a whisper model is configured and present; otherwise transcripts come from the bus.

@@ -125,19 +125,31 @@ internal static class SafetyCommands
         stop.Cancel();
         try { await consumer; } catch (OperationCanceledException) { }
 
+        // The daemon's intake under a backlog: 1,000 transcripts just ahead of each door alert and emergency.
+        long backlogEmergencyMisses;
+        await using (var backlog = await SafetyBacklogBench.StartAsync(ct))
+        {
+            var (alertRow, emergencyRow) = await backlog.RunAsync(Math.Max(10, count / 100), options, detector, catalog, counters, budgets, ct);
+            rows.Add(alertRow);
+            rows.Add(emergencyRow);
+            backlogEmergencyMisses = BudgetMisses(backlog.Safety.Layer.Counters);
+        }
+
         var loadAfter = LoadAverage();
-        var misses = counters.Snapshot().Where(kv => kv.Key.StartsWith(CounterNames.BudgetMiss, StringComparison.Ordinal))
-            .Sum(kv => kv.Value);
+        var misses = BudgetMisses(counters) + backlogEmergencyMisses;
         var result = new JsonObject
         {
             ["benchmark"] = "safety",
             ["iterations_per_scenario"] = count,
             ["scenarios"] = new JsonArray(rows.Select(r => (JsonNode)r).ToArray()),
             ["target_p99_ms"] = 10.0,
+            ["target_p99_ms_backlog"] = 100.0,
             ["budget_ms"] = options.BudgetsMs[LatencyBudgets.EmergencyPath],
             ["budget_misses"] = misses,
             ["load_note"] = loadNote,
-            ["measured"] = "from just before the telemetry message / transcript is handed to the safety layer to the MQTT QoS 1 publish call returning (PUBACK) on an in-process loopback broker",
+            ["measured"] = "from just before the telemetry message / transcript is handed to the safety layer to the MQTT QoS 1 publish call returning (PUBACK) on an in-process loopback broker; " +
+                "load transcript_backlog_1000: from the message's arrival at the agent's MQTT client, through the daemon's own lanes (transcript journal with fsync, admission, busy shedding), " +
+                $"with {SafetyBacklogBench.Backlog} transcripts published just ahead of each sample",
             ["machine"] = BenchCommands.MachineDescription(),
             ["loadavg_1m_before"] = loadBefore,
             ["loadavg_1m_after"] = loadAfter,
@@ -160,11 +172,14 @@ internal static class SafetyCommands
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {r["name"],-24} load={r["load"],-22} p50={(double)r["p50_ms"]!,8:F3} p99={(double)r["p99_ms"]!,8:F3} max={(double)r["max_ms"]!,8:F3} ms{rate}{decodesText}"));
         }
-        Console.WriteLine($"  target p99 ≤ 10 ms; budget {result["budget_ms"]} ms, misses: {misses}");
+        Console.WriteLine($"  target p99 ≤ 10 ms (≤ 100 ms from arrival with a {SafetyBacklogBench.Backlog}-transcript backlog); budget {result["budget_ms"]} ms, misses: {misses}");
         Console.WriteLine("  " + loadNote);
         Console.WriteLine($"  machine: {result["machine"]}; 1-min load average {loadBefore} before, {loadAfter} after (other work on the machine shows here)");
         return CliSupport.ExitOk;
     }
+
+    private static long BudgetMisses(SafetyCounters counters) =>
+        counters.Snapshot().Where(kv => kv.Key.StartsWith(CounterNames.BudgetMiss, StringComparison.Ordinal)).Sum(kv => kv.Value);
 
     /// <summary>The 1-minute load average (Linux), so a reader can tell a quiet run from a crowded machine.</summary>
     private static double? LoadAverage()
@@ -277,20 +292,21 @@ internal static class SafetyCommands
             return Row("transcript_to_emergency", load, samples);
         }
 
-        private static JsonObject Row(string name, string load, List<double> samples)
+    }
+
+    internal static JsonObject Row(string name, string load, List<double> samples)
+    {
+        var s = LatencySummary.Of(samples);
+        return new JsonObject
         {
-            var s = LatencySummary.Of(samples);
-            return new JsonObject
-            {
-                ["name"] = name,
-                ["load"] = load,
-                ["n"] = s.Count,
-                ["p50_ms"] = Math.Round(s.P50, 4),
-                ["p99_ms"] = Math.Round(s.P99, 4),
-                ["max_ms"] = Math.Round(s.Max, 4),
-                ["mean_ms"] = Math.Round(s.Mean, 4),
-            };
-        }
+            ["name"] = name,
+            ["load"] = load,
+            ["n"] = s.Count,
+            ["p50_ms"] = Math.Round(s.P50, 4),
+            ["p99_ms"] = Math.Round(s.P99, 4),
+            ["max_ms"] = Math.Round(s.Max, 4),
+            ["mean_ms"] = Math.Round(s.Mean, 4),
+        };
     }
 
     /// <summary>Background pressure during a scenario: none, every core spinning, or telemetry flooding the layer.</summary>
@@ -424,7 +440,7 @@ internal static class SafetyCommands
     }
 
     /// <summary>Passes alerts to the real sink and reports when each publish call returned (Stopwatch timestamp).</summary>
-    private sealed class ProbeSink(IAlertSink inner) : IAlertSink
+    internal sealed class ProbeSink(IAlertSink inner) : IAlertSink
     {
         private TaskCompletionSource<long>? _next;
 

@@ -41,6 +41,12 @@ public static class AgentComposition
         AddValidatedOptions<AgentOptions>(services, configuration, AgentOptions.Section);
         AddValidatedOptions<MqttOptions>(services, configuration, MqttOptions.Section);
         services.AddSingleton<IValidateOptions<MqttOptions>>(new DelegateValidator<MqttOptions>(o => o.CheckFiles()));
+        // The binder skips an empty value and leaves the default in place: an empty VehicleId would silently become
+        // "demo" and the agent would act on another vehicle's topics.
+        services.AddSingleton<IValidateOptions<MqttOptions>>(new DelegateValidator<MqttOptions>(_ =>
+            configuration.GetSection(MqttOptions.Section).GetChildren().Any(c => c.Key == "VehicleId" && string.IsNullOrEmpty(c.Value))
+                ? [MqttOptions.EmptyVehicleIdError]
+                : []));
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => ActionCatalog.Load(Options<AgentOptions>(sp).ResolveConfigPath("actions.json")));

@@ -19,6 +19,13 @@ public sealed class AgentOptions
     [Required, RegularExpression("^(zh|en)$", ErrorMessage = "must be zh or en")]
     public string DefaultLang { get; set; } = "zh";
 
+    /// <summary>
+    /// Utterances admitted and waiting for the understanding tiers. One more is answered <c>rejected</c> with reason
+    /// <c>busy</c> at once: shedding it beats making telemetry, acknowledgements and emergencies wait behind it.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int QueueCapacity { get; set; } = 64;
+
     /// <summary>Log transcript text at Information level. Off by default: what the driver says is private.</summary>
     public bool LogTranscripts { get; set; }
 

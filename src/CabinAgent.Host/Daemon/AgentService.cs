@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
 using Microsoft.Extensions.Hosting;
@@ -8,8 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace CabinAgent.Host.Daemon;
 
 /// <summary>
-/// The daemon's main loop: keeps the broker session, takes transcripts from the transcript topic into the
-/// <see cref="UtteranceQueue"/>, and runs the queue.
+/// The daemon's main loop: keeps the broker session, takes transcripts from the transcript topic through the
+/// <see cref="TranscriptIntake"/> into the <see cref="UtteranceQueue"/>, and runs the queue.
 /// </summary>
 internal sealed class AgentService(
     MqttConnection connection,
@@ -17,11 +15,22 @@ internal sealed class AgentService(
     TopicMap topics,
     UtterancePipeline pipeline,
     UtteranceQueue queue,
+    TranscriptIntake intake,
     ILogger<AgentService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await connection.SubscribeAsync(topics.Transcript, message => OnTranscriptAsync(message, stoppingToken), stoppingToken);
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.Connected += () =>
+        {
+            connected.TrySetResult();
+            return Task.CompletedTask;
+        };
+        await connection.SubscribeAsync(topics.Transcript, intake.OnTranscript, stoppingToken, Acknowledgement.Manual);
+        // The agent's own answers and status come back to it: how a restart knows which transcripts the broker already
+        // has an answer to (see TranscriptIntake).
+        await connection.SubscribeAsync(topics.Response, intake.OnAnswer, stoppingToken, Acknowledgement.Manual);
+        await connection.SubscribeAsync(topics.Status, intake.OnStatus, stoppingToken);
         await output.StartAsync(stoppingToken);
         if (output.OutboxDepth > 0)
             logger.LogWarning("{Depth} commands from before the restart wait in the outbox", output.OutboxDepth);
@@ -37,37 +46,23 @@ internal sealed class AgentService(
         }
         logger.LogInformation("Listening for transcripts on {Topic}; tiers: {Tiers}", topics.Transcript,
             string.Join(" → ", pipeline.Tiers.Select(t => t.Name)));
-        await queue.RunAsync(stoppingToken);
+        await Task.WhenAll(queue.RunAsync(stoppingToken), RunIntakeAsync(connected.Task, stoppingToken));
     }
 
-    private Task OnTranscriptAsync(InboundMessage message, CancellationToken ct) => queue.SubmitAsync(ParseTranscript(message), ct);
-
     /// <summary>
-    /// A transcript is either plain UTF-8 text or <c>{"id", "text", "lang"}</c>. Anything unreadable still
-    /// becomes an utterance, so the pipeline rejects it with a reason and it shows in the records and metrics.
+    /// Transcripts come only from the broker; what a crash left unfinished is run again once it is there too, so the
+    /// answers reach the driver instead of failing against a broker that is not up yet.
     /// </summary>
-    internal static UtteranceInput ParseTranscript(InboundMessage message)
+    private async Task RunIntakeAsync(Task connected, CancellationToken stoppingToken)
     {
-        if (!TranscriptValidator.TryDecode(message.Payload, out var text, out var reason))
-            return new UtteranceInput(UtteranceInput.NewId(), null, null, message.ReceivedTimestamp, DecodeError: reason);
-        if (text.TrimStart().StartsWith('{'))
+        try
         {
-            try
-            {
-                if (JsonNode.Parse(text, documentOptions: TranscriptValidator.StrictJson) is JsonObject obj)
-                {
-                    var id = obj["id"] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length is > 0 and <= 128
-                        ? s : UtteranceInput.NewId();
-                    var body = obj["text"] is JsonValue tv && tv.TryGetValue<string>(out var t) ? t : null;
-                    var lang = obj["lang"] is JsonValue lv && lv.TryGetValue<string>(out var l) ? l : null;
-                    return new UtteranceInput(id, body, lang, message.ReceivedTimestamp);
-                }
-            }
-            catch (JsonException)
-            {
-                // Not JSON after all: treat it as text.
-            }
+            if (!connection.IsConnected) await connected.WaitAsync(stoppingToken);
         }
-        return new UtteranceInput(UtteranceInput.NewId(), text, null, message.ReceivedTimestamp);
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return;
+        }
+        await intake.RunAsync(stoppingToken);
     }
 }

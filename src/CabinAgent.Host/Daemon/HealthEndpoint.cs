@@ -23,6 +23,9 @@ internal sealed class HealthEndpoint(
     UtterancePipeline pipeline,
     PipelineMetrics pipelineMetrics,
     CabinAgent.Safety.SafetyModule safety,
+    TranscriptIntake intake,
+    UtteranceQueue queue,
+    IntakeJournal journal,
     IEnumerable<IHealthContributor> contributors,
     IEnumerable<RejectedInputLog> rejectedInputs,
     ILogger<HealthEndpoint> logger) : BackgroundService
@@ -34,6 +37,10 @@ internal sealed class HealthEndpoint(
     private static readonly Gauge SafetyEvents = Metrics.CreateGauge("cabin_safety_events",
         "Safety layer counts since start: telemetry accepted/rejected, alerts, budget misses, gate decisions, confirmations",
         new GaugeConfiguration { LabelNames = ["event", "detail"] });
+    private static readonly Gauge IntakeEvents = Metrics.CreateGauge("cabin_intake_events",
+        "Transcript intake since start: accepted (journaled), duplicate (a redelivery not run again), rerun (unfinished at a " +
+        "restart), shed (answered rejected: busy); unfinished: journaled and not answered yet",
+        new GaugeConfiguration { LabelNames = ["event"] });
     private static readonly Gauge ComponentOk = Metrics.CreateGauge("cabin_component_ok",
         "1 when a component (llm model, speech front) is loaded and working, 0 when it is degraded",
         new GaugeConfiguration { LabelNames = ["component", "state"] });
@@ -66,6 +73,12 @@ internal sealed class HealthEndpoint(
             BrokerConnected.Set(connection.IsConnected ? 1 : 0);
             OutboxDepth.Set(output.OutboxDepth);
             DeadLetters.Set(output.DeadLetterCount);
+            var (accepted, duplicates, rerun) = intake.Counts;
+            IntakeEvents.WithLabels("accepted").Set(accepted);
+            IntakeEvents.WithLabels("duplicate").Set(duplicates);
+            IntakeEvents.WithLabels("rerun").Set(rerun);
+            IntakeEvents.WithLabels("shed").Set(queue.Shed);
+            IntakeEvents.WithLabels("unfinished").Set(journal.Unfinished);
             lock (_componentStates)
             {
                 foreach (var contributor in contributors)

@@ -13,7 +13,8 @@ namespace CabinAgent.Host.Daemon;
 /// same queue as transcripts from the bus. Without a usable whisper model the agent keeps running on the
 /// transcript topic and says so at start-up and on /healthz.
 /// </summary>
-internal sealed class SpeechService(IServiceProvider services, UtteranceQueue queue, SpeechStatus status, ILogger<SpeechService> logger)
+internal sealed class SpeechService(IServiceProvider services, UtteranceQueue queue, SpeechStatus status, TimeProvider time,
+    ILogger<SpeechService> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -43,7 +44,7 @@ internal sealed class SpeechService(IServiceProvider services, UtteranceQueue qu
             await foreach (var heard in frontEnd.ListenAsync(source, stoppingToken))
             {
                 await queue.SubmitAsync(new UtteranceInput(UtteranceInput.NewId(), heard.Transcript.Text, heard.Lang,
-                    Stopwatch.GetTimestamp()), stoppingToken);
+                    Stopwatch.GetTimestamp()) { AcceptedUnixMs = time.GetUtcNow().ToUnixTimeMilliseconds() }, null, stoppingToken);
             }
             status.Fail($"audio source {source.Description} ended");
             logger.LogWarning("Audio source {Source} ended", source.Description);

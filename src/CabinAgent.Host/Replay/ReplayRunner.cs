@@ -92,7 +92,10 @@ internal sealed class ReplayRunner(UtterancePipeline pipeline, SafetyModule safe
         if (item.Audio is not null)
             (text, lang, asr, audioError) = await TranscribeAsync(item, ct).ConfigureAwait(false);
         // Latency is measured from the end of the transcript, as in the car: the ASR's own time is in "asr".
-        var record = await pipeline.ProcessAsync(new UtteranceInput(item.Id, text, lang, DecodeError: audioError), ct).ConfigureAwait(false);
+        // The id goes into MQTT user properties when replaying onto a broker: only a printable one is used as it is.
+        var (id, idProblem) = UtteranceInput.ValidId(item.Id);
+        var input = new UtteranceInput(id, text, lang, DecodeError: audioError) { AcceptedUnixMs = NowMs, IdProblem = idProblem };
+        var record = await pipeline.ProcessAsync(input, ct).ConfigureAwait(false);
         Summary.Add(record);
         var line = ToLine(record);
         if (item.Audio is not null)
