@@ -57,6 +57,14 @@ public static partial class WhisperLibrary
             }
             WhisperFactory.GetRuntimeInfo(); // Whisper.net loads its native library here
             var path = MappedLibrary(FileName) ?? throw new DllNotFoundException("Whisper.net loaded no libwhisper.so");
+            // Whisper.net falls back to its runtime package when the configured file will not load (another
+            // architecture, missing dependencies): an operator who named a build must get that build or an error.
+            if (!string.IsNullOrWhiteSpace(custom) && path != Path.GetFullPath(custom))
+            {
+                _loadError = $"{EnvironmentVariable}='{custom}' could not be loaded (built for another architecture, or its " +
+                             $"libggml*.so are missing beside it); Whisper.net fell back to {path}, which is not used: fix or unset {EnvironmentVariable}";
+                return IntPtr.Zero;
+            }
             _loadedFrom = path;
             Runtime = RuntimeOptions.LoadedLibrary?.ToString();
             return NativeLibrary.Load(path); // the same handle: the library is loaded already
