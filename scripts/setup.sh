@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# Installs what CabinAgent's tests and samples need on a fresh machine of this image (.NET SDK, npm,
-# cmake and g++ are already there). Idempotent: it installs only what is missing.
-# Native engines (llama.cpp, whisper.cpp) are not installed here: the build fetches and caches them itself.
+# Installs what CabinAgent's tests and samples need on a fresh machine of this image (.NET SDK already there).
+# Idempotent: it installs only what is missing.
+# The native engines (llama.cpp, whisper.cpp) are NuGet packages (LLamaSharp.Backend.*, Whisper.net.Runtime*):
+# `dotnet restore` brings them; nothing is fetched with npm or built with cmake.
 set -euo pipefail
 
 # Debian packages the tests use: a real broker (and its password tool), test speech, certificates.
 DEBIAN_PACKAGES=(mosquitto espeak-ng sox alsa-utils openssl)
-# Tools the native builds use (whisper.cpp from source, llama.cpp from the npm registry); the image has them,
-# so they are installed only when the command is missing.
-declare -A BUILD_TOOLS=([cmake]=cmake [g++]=g++ [git]=git [nm]=binutils [npm]=npm [make]=make)
+# Tools the tests call (nm reads the natives' exported symbols), installed only when the command is missing.
+declare -A TEST_TOOLS=([nm]=binutils [python3]=python3)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
-for tool in "${!BUILD_TOOLS[@]}"; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("${BUILD_TOOLS[$tool]}")
+for tool in "${!TEST_TOOLS[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("${TEST_TOOLS[$tool]}")
 done
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}" >&2

@@ -208,7 +208,7 @@ public static unsafe class LlmBenchmark
 
     public static string ToText(JsonObject r) => string.Join(Environment.NewLine, new[]
     {
-        $"model                      {r["model"]} ({r["architecture"]}, {r["parameters"]} params, {r["ftype"]}), llama.cpp {r["llama_cpp"]}, {r["threads"]} thread(s), load {r["load_average_1m"]}",
+        $"model                      {r["model"]} ({r["architecture"]}, {r["parameters"]} params, {r["ftype"]}), engine {r["llama_cpp"]}, {r["threads"]} thread(s), load {r["load_average_1m"]}",
         $"system prompt              {r["system_prompt_tokens"]} tokens, {r["prompt_tokens_per_s"]} tokens/s prompt processing",
         $"decode (binding)           {r["decode_tokens_per_s"]} tokens/s = {r["ms_per_token_unconstrained"]} ms/token",
         $"decode (direct C API)      {r["direct_decode_tokens_per_s"]} tokens/s (wall, median; ratio {r["decode_ratio_wall_median"]})",

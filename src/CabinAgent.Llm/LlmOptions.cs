@@ -22,6 +22,12 @@ public sealed class LlmOptions
     /// </summary>
     public int DecodeNice { get; set; } = 10;
 
+    /// <summary>
+    /// A custom libllama.so (a Jetson or other own build of llama.cpp c0c7e14, the commit LLamaSharp 0.30.0 is built
+    /// from) used instead of the backend package's. Empty: LLamaSharp picks from the package restore brought.
+    /// </summary>
+    public string? NativeLibraryPath { get; set; }
+
     /// <summary>Layers offloaded to a GPU (CUDA builds on Jetson; 0 on CPU).</summary>
     public int GpuLayers { get; set; }
 
@@ -57,6 +63,8 @@ public sealed class LlmOptions
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(ModelPath)) errors.Add("Llm:ModelPath is required");
         else if (!File.Exists(ModelPath)) errors.Add($"Llm:ModelPath '{ModelPath}' does not exist");
+        if (!string.IsNullOrWhiteSpace(NativeLibraryPath) && !File.Exists(NativeLibraryPath))
+            errors.Add($"Llm:NativeLibraryPath '{NativeLibraryPath}' does not exist (clear it to use the backend package's libllama)");
         if (ContextLength is < 512 or > 131072) errors.Add("Llm:ContextLength must be 512..131072");
         if (Threads < 0) errors.Add("Llm:Threads must be >= 0");
         if (DecodeNice is < 0 or > 19) errors.Add("Llm:DecodeNice must be 0..19");

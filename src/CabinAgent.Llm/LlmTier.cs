@@ -78,7 +78,9 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
     {
         var errors = options.Validate();
         if (errors.Count > 0) throw new LlmConfigurationException(string.Join("; ", errors));
+        LlamaLibrary.UseLibrary(options.NativeLibraryPath);
         LlamaLibrary.EnsureInitialized();
+        logger.LogInformation("llama.cpp: {Version} from {Library}; {SystemInfo}", LlamaLibrary.Version, LlamaLibrary.Loaded.LibraryPath, LlamaLibrary.SystemInfo);
         LlmTier? created = null;
         // An abort we asked for makes llama.cpp log "failed to compute graph" errors: expected, so debug.
         LlamaLibrary.SetLogSink((level, line) =>

@@ -1,3 +1,4 @@
+using CabinAgent.Llm.Native;
 using CabinAgent.Host.Commands;
 using CabinAgent.Host.Composition;
 using CabinAgent.Llm;
@@ -30,7 +31,9 @@ public class LoraCompositionTests
         var llm = Assert.Single(tiers.Tiers.OfType<LlmTier>());
         Assert.Equal(adapter, Assert.Single(llm.LoraAdapters).Path);
         Assert.Equal([0.75f], llm.LoraScales);
-        Assert.Equal(("llm", "loaded: test-llm-v1.gguf + LoRA test-lora-v1-for-test-llm-v1.gguf (scale 0.75)", (string?)null), tiers.Report());
+        Assert.Equal(("llm", "loaded: test-llm-v1.gguf + LoRA test-lora-v1-for-test-llm-v1.gguf (scale 0.75) on " + LlamaLibrary.Version, (string?)null),
+            tiers.Report());
+        Assert.StartsWith("LLamaSharp 0.30.0 (llama.cpp c0c7e14, ", LlamaLibrary.Version);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using CabinAgent.Llm.Models;
 using CabinAgent.Llm.Native;
 using CabinAgent.Speech.Whisper.Native;
@@ -5,9 +6,9 @@ using CabinAgent.Speech.Whisper.Native;
 namespace CabinAgent.Speech.Tests;
 
 /// <summary>
-/// whisper.cpp (ggml linked statically, only whisper_* exported) and llama.cpp through the LLM tier's
-/// own binding (CabinAgent.Llm: its own, newer ggml with an unversioned libggml-base.so) in one
-/// process, both doing real inference on their generated test models, interleaved.
+/// whisper.cpp from Whisper.net.Runtime (its ggml in libggml-*-whisper.so) and llama.cpp from LLamaSharp.Backend.Cpu
+/// (its own ggml in libggml-base.so) in one process, both doing real inference on their generated test models,
+/// interleaved.
 /// </summary>
 [Trait("Category", "Native")]
 public class TwoEnginesTests(WhisperTestModelFixture fixture) : IClassFixture<WhisperTestModelFixture>
@@ -29,8 +30,8 @@ public class TwoEnginesTests(WhisperTestModelFixture fixture) : IClassFixture<Wh
 
         // Both ggml copies are mapped now; whisper still runs and gives the same (greedy, deterministic) output.
         var maps = await File.ReadAllTextAsync("/proc/self/maps");
-        Assert.Contains("libggml-base.so", maps);
-        Assert.Contains(WhisperLibrary.LoadedFrom!, maps);
+        Assert.Contains(Path.Combine(LlamaLibrary.Loaded.Directory, "libggml-base.so"), maps);
+        Assert.Contains(Path.Combine(Path.GetDirectoryName(WhisperLibrary.LoadedFrom)!, "libggml-base-whisper.so"), maps);
         var after = await fixture.Recognizer.TranscribeAsync(speech);
         Assert.Equal(before.Text, after.Text);
         Assert.Equal(before.Language, after.Language);
@@ -40,8 +41,9 @@ public class TwoEnginesTests(WhisperTestModelFixture fixture) : IClassFixture<Wh
         Assert.Equal(DecodeStatus.Ok, context.Decode(prompt, 0));
         Assert.Equal(logits, context.LastLogits.ToArray());
 
-        // Our library exports no ggml symbol that llama.cpp's could bind to.
-        Assert.False(System.Runtime.InteropServices.NativeLibrary.TryGetExport(
-            System.Runtime.InteropServices.NativeLibrary.Load(WhisperLibrary.LoadedFrom!), "ggml_init", out _));
+        // Each engine resolves ggml to its own copy: the ggml_init whisper's library sees is not llama.cpp's.
+        var whisperGgml = NativeLibrary.GetExport(NativeLibrary.Load(WhisperLibrary.LoadedFrom!), "ggml_init");
+        var llamaGgml = NativeLibrary.GetExport(NativeLibrary.Load(Path.Combine(LlamaLibrary.Loaded.Directory, "libggml-base.so")), "ggml_init");
+        Assert.NotEqual(llamaGgml, whisperGgml);
     }
 }

@@ -10,7 +10,7 @@ namespace CabinAgent.Host.Commands;
 
 /// <summary>
 /// <c>bench llm --node-llama-cpp</c>: the LLM issue's reference measured in the same run instead of quoted —
-/// node-llama-cpp 3.22.1 (the package our llama.cpp binaries come from) generating the same command
+/// node-llama-cpp 3.22.1 (the package our llama.cpp binaries came from before LLamaSharp) generating the same command
 /// (<c>{"action", "parameters"}</c>, per-action parameter schemas) for the same utterances on the same model, with
 /// the same system prompt and thread count, through its own JSON-schema grammar
 /// (<c>scripts/bench/node-llama-cpp.sh</c>, which installs the pinned package into the cache when missing).

@@ -33,7 +33,9 @@ public sealed class UnderstandingTiers : IDisposable, Daemon.IHealthContributor
             if (problems.Count > 0) throw new InvalidDataException(string.Join("; ", problems));
             var tier = LlmTier.Create(llm, catalog, loggers.CreateLogger<LlmTier>());
             _tiers.Add(tier);
-            LlmState = "loaded: " + Path.GetFileName(llm.ModelPath) + string.Concat(tier.LoraLabels.Select(label => " + LoRA " + label));
+            // The engine is named too: which backend package (CPU level, CUDA) or custom build the model runs on.
+            LlmState = "loaded: " + Path.GetFileName(llm.ModelPath) + string.Concat(tier.LoraLabels.Select(label => " + LoRA " + label))
+                       + " on " + Llm.Native.LlamaLibrary.Version;
         }
         catch (Exception ex) when (!llmRequired && ex is not OutOfMemoryException)
         {
@@ -45,7 +47,7 @@ public sealed class UnderstandingTiers : IDisposable, Daemon.IHealthContributor
 
     public IReadOnlyList<IUnderstandingTier> Tiers => _tiers;
 
-    /// <summary><c>off: …</c>, <c>loaded: FILE</c> or <c>failed</c>.</summary>
+    /// <summary><c>off: …</c>, <c>loaded: FILE on ENGINE</c> or <c>failed</c>.</summary>
     public string LlmState { get; } = "off";
 
     /// <summary>Why the configured model is not in use; null when all is well.</summary>

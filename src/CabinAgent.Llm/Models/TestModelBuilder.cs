@@ -19,7 +19,11 @@ public static unsafe class TestModelBuilder
 
     public static string DefaultPath => Path.Combine(CabinCache.Root, "models", $"test-llm-{Version}.gguf");
 
-    public static string VocabPath => Path.Combine(CabinCache.LlamaRoot, "vocab", "ggml-vocab-qwen2.gguf");
+    /// <summary>
+    /// The real Qwen2 tokenizer (a vocab-only GGUF from llama.cpp's models/), committed as data in
+    /// src/CabinAgent.Llm/Models and copied beside the assembly by the build.
+    /// </summary>
+    public static string VocabPath => Path.Combine(AppContext.BaseDirectory, "llama", "vocab", "ggml-vocab-qwen2.gguf");
 
     /// <summary>Bump when the adapter recipe changes; the adapter's file name also carries the model's version.</summary>
     public const string LoraVersion = "v1";
@@ -134,7 +138,7 @@ public static unsafe class TestModelBuilder
     {
         LlamaLibrary.EnsureInitialized();
         if (!File.Exists(VocabPath))
-            throw new LlamaException($"tokenizer vocab not found: {VocabPath} (run scripts/natives/fetch-llama.sh)");
+            throw new LlamaException($"tokenizer vocab not found: {VocabPath} (the build copies it from src/CabinAgent.Llm/Models)");
 
         IntPtr meta;
         fixed (byte* vocab = Utf8.NulTerminated(VocabPath))

@@ -5,94 +5,96 @@ using System.Text;
 namespace CabinAgent.Llm.Native;
 
 /// <summary>
-/// Finds and initialises the native llama.cpp engine once per process: resolves the library names
-/// used by <see cref="NativeApi"/> to the pinned files, loads the per-CPU ggml backends (the CPU
-/// backend is a module loaded at run time, so no model can load before this), and routes llama.cpp's
-/// log lines to a sink instead of stderr.
+/// Loads the native llama.cpp engine once per process through LLamaSharp, which picks the library from the
+/// backend package restore brought (LLamaSharp.Backend.Cpu: the best of noavx/avx/avx2/avx512 this CPU runs, or
+/// arm64; LLamaSharp.Backend.Cuda12) or takes the one file named by <c>Llm:NativeLibraryPath</c> (a Jetson build).
+/// <see cref="NativeApi"/>'s own imports then resolve to that same library, so there is one llama.cpp (and one
+/// ggml) in the process: LLamaSharp's types and our decoder share models and contexts. llama.cpp's log lines go
+/// to a sink instead of stderr.
 /// </summary>
 public static unsafe class LlamaLibrary
 {
-    /// <summary>Overrides where the native libraries are looked for.</summary>
-    public const string LibDirEnvironmentVariable = "CABIN_LLAMA_LIB_DIR";
+    /// <summary>The LLamaSharp release the natives come from (its backend packages carry the same version).</summary>
+    public const string PackageVersion = "0.30.0";
 
-    /// <summary>node-llama-cpp package version the natives come from (also the cache key).</summary>
-    public const string PackageVersion = "3.22.1";
+    /// <summary>The llama.cpp commit LLamaSharp 0.30.0 was built from: <see cref="NativeApi"/> mirrors its llama.h.</summary>
+    public const string LlamaCppCommit = "c0c7e147e7efa6c5858754b47259ba4880f8a906";
 
     private static readonly Lock InitLock = new();
-    private static string? _directory;
+    private static LoadedLlama? _loaded;
+    private static string? _requestedPath;
     private static volatile Action<LlamaLogLevel, string>? _logSink;
 
-    /// <summary>The directory the libraries were loaded from (after <see cref="EnsureInitialized"/>).</summary>
-    public static string Directory => _directory ?? throw new InvalidOperationException("llama.cpp is not initialised");
+    /// <summary>What was loaded (after <see cref="EnsureInitialized"/>): the file, its directory, the build's CPU/GPU features.</summary>
+    public static LoadedLlama Loaded => _loaded ?? throw new InvalidOperationException("llama.cpp is not initialised");
+
+    /// <summary>True once the engine is loaded (health reports ask without loading it).</summary>
+    public static bool IsLoaded => _loaded is not null;
 
     /// <summary>Where llama.cpp's own log lines go (warnings and errors only); null drops them.</summary>
     public static void SetLogSink(Action<LlamaLogLevel, string>? sink) => _logSink = sink;
 
-    /// <summary>Loads the libraries and backends. Idempotent, thread-safe; throws <see cref="LlamaException"/> when the engine is missing.</summary>
-    public static void EnsureInitialized()
+    /// <summary>
+    /// Names a custom libllama (<c>Llm:NativeLibraryPath</c>) instead of the backend package's. Only before the engine
+    /// is loaded: the process has one llama.cpp, so asking for a different file afterwards is an error. Null or empty
+    /// keeps the package's choice.
+    /// </summary>
+    public static void UseLibrary(string? path)
     {
-        if (_directory is not null) return;
+        var wanted = string.IsNullOrWhiteSpace(path) ? null : System.IO.Path.GetFullPath(path);
         lock (InitLock)
         {
-            if (_directory is not null) return;
-            var dir = FindLibraryDirectory()
-                ?? throw new LlamaException(
-                    $"llama.cpp libraries not found (looked in ${LibDirEnvironmentVariable}, {Path.Combine(AppContext.BaseDirectory, "llama")} " +
-                    $"and the cache); build src/CabinAgent.Llm or run scripts/natives/fetch-llama.sh");
-            NativeLibrary.SetDllImportResolver(typeof(LlamaLibrary).Assembly, (name, _, _) => Resolve(dir, name));
-            _directory = dir;
+            if (_loaded is not null)
+            {
+                if (wanted is not null && wanted != _loaded.LibraryPath)
+                    throw new LlamaException($"llama.cpp is already loaded from {_loaded.LibraryPath}; Llm:NativeLibraryPath '{path}' " +
+                                             "can only be chosen before the first model loads (one llama.cpp per process)");
+                return;
+            }
+            _requestedPath = wanted;
+        }
+    }
 
+    /// <summary>
+    /// Loads the library. Idempotent, thread-safe; throws <see cref="LlamaException"/> naming the package to install
+    /// or the setting to change when no usable native library can be loaded (missing file, another architecture, a
+    /// CPU without the features the build needs, a CUDA backend without its driver).
+    /// </summary>
+    public static void EnsureInitialized()
+    {
+        if (_loaded is not null) return;
+        lock (InitLock)
+        {
+            if (_loaded is not null) return;
+            _loaded = LoadedLlama.Load(_requestedPath);
+            NativeLibrary.SetDllImportResolver(typeof(LlamaLibrary).Assembly, (name, _, _) => Resolve(_loaded, name));
             NativeApi.llama_log_set(&OnLog, null);
-            var dirBytes = Utf8.NulTerminated(dir);
-            fixed (byte* p = dirBytes)
-                NativeApi.ggml_backend_load_all_from_path(p);
             if (NativeApi.ggml_backend_dev_count() == 0)
-                throw new LlamaException($"no ggml backend could be loaded from {dir} (missing libggml-cpu-*.so?)");
+                throw new LlamaException($"no ggml backend registered by {_loaded.LibraryPath} (its libggml-cpu.so is missing?)");
             NativeApi.llama_backend_init();
         }
     }
 
-    /// <summary>The engine's build string, e.g. <c>8100 (de3ff81)</c> (call after init).</summary>
+    /// <summary>The engine, for logs and reports: <c>LLamaSharp 0.30.0 (llama.cpp c0c7e14, avx2)</c>.</summary>
     public static string Version
     {
-        get { EnsureInitialized(); return Utf8.FromNative(NativeApi.llama_version()); }
+        get { EnsureInitialized(); return $"LLamaSharp {PackageVersion} (llama.cpp {LlamaCppCommit[..7]}, {_loaded!.Variant})"; }
     }
 
     public static string SystemInfo
     {
-        get { EnsureInitialized(); return Utf8.FromNative(NativeApi.llama_print_system_info()); }
+        get { EnsureInitialized(); return Utf8.FromNative(NativeApi.llama_print_system_info()).Trim(); }
     }
 
-    private static string? FindLibraryDirectory()
+    // LLamaSharp loaded libllama by path and ggml beside it as its dependency; asking for the same paths again
+    // returns those very handles (dlopen counts references), never a second copy.
+    private static IntPtr Resolve(LoadedLlama loaded, string name) => name switch
     {
-        var candidates = new List<string>();
-        if (Environment.GetEnvironmentVariable(LibDirEnvironmentVariable) is { Length: > 0 } env)
-            candidates.Add(env);
-        candidates.Add(Path.Combine(AppContext.BaseDirectory, "llama"));
-        var asmDir = Path.GetDirectoryName(typeof(LlamaLibrary).Assembly.Location);
-        if (!string.IsNullOrEmpty(asmDir)) candidates.Add(Path.Combine(asmDir, "llama"));
-        candidates.Add(Path.Combine(CabinCache.Root, "llama", PackageVersion, "lib"));
-        return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "libllama.v0.5.0.so")) || File.Exists(Path.Combine(d, "libllama.so")));
-    }
-
-    // node-llama-cpp's prebuilt names carry the release (libllama.v0.5.0.so); a plain CMake build of
-    // the same source (the Jetson CUDA build, see docs/llm.md) produces libllama.so. Either is accepted.
-    private static IntPtr Resolve(string dir, string name)
-    {
-        string[] files = name switch
-        {
-            NativeApi.LlamaLib => ["libllama.v0.5.0.so", "libllama.so"],
-            NativeApi.GgmlLib => ["libggml.v0.5.0.so", "libggml.so"],
-            NativeApi.GgmlBaseLib => ["libggml-base.so"],
-            _ => [],
-        };
-        foreach (var file in files)
-        {
-            var path = Path.Combine(dir, file);
-            if (File.Exists(path)) return NativeLibrary.Load(path);
-        }
-        return IntPtr.Zero;
-    }
+        NativeApi.LlamaLib => loaded.Handle,
+        NativeApi.GgmlLib => NativeLibrary.Load(System.IO.Path.Combine(loaded.Directory, "libggml.so")),
+        NativeApi.GgmlBaseLib => NativeLibrary.Load(System.IO.Path.Combine(loaded.Directory, "libggml-base.so")),
+        _ => IntPtr.Zero,
+    };
 
     // llama.cpp emits lines in pieces (CONT continues the previous level); info/debug are dropped.
     private static LlamaLogLevel _lastLevel = LlamaLogLevel.Info;
@@ -145,9 +147,6 @@ public static class CabinCache
             return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "cabin-agent");
         }
     }
-
-    /// <summary>The llama.cpp release files (headers, tokenizer vocab) fetched alongside the libraries.</summary>
-    public static string LlamaRoot => Path.Combine(Root, "llama", LlamaLibrary.PackageVersion);
 }
 
 internal static unsafe class Utf8

@@ -5,9 +5,12 @@ using System.Runtime.InteropServices;
 
 namespace CabinAgent.Llm.Native;
 
-// Raw declarations of the llama.cpp / ggml C API we use, mirrored from the release's own headers
-// (include/llama.h, ggml/include/gguf.h, ggml-backend.h of llama.cpp "v0.5.0" as packaged by
-// node-llama-cpp 3.22.1). Runtime marshalling is disabled for this assembly: every signature here is
+// Raw declarations of the llama.cpp / ggml C API we use, mirrored from the headers of the commit LLamaSharp
+// 0.30.0 was built from (llama.cpp c0c7e147e7efa6c5858754b47259ba4880f8a906: include/llama.h,
+// ggml/include/gguf.h, ggml-backend.h). They bind to the libllama LLamaSharp loaded (LlamaLibrary), so these
+// and LLamaSharp's own NativeApi call the same library; NativeLayoutTests holds every struct to LLamaSharp's
+// declaration of it, field by field. Declared here rather than taken from LLamaSharp: functions it does not
+// wrap (model creation from parameters, gguf writing), and the decoder's hot path kept free of its marshalling. Runtime marshalling is disabled for this assembly: every signature here is
 // blittable (C bool is a 1-byte bool, strings are passed as NUL-terminated UTF-8 byte pointers), so a
 // call costs nothing beyond the transition. Nothing outside the Native folder sees these pointers:
 // the SafeHandle wrappers (LlamaModel, LlamaContext, LlamaSampler, LlamaBatch) own them.
@@ -39,7 +42,6 @@ internal static unsafe class NativeApi
         public int n_gpu_layers;
         public int split_mode;                     // enum llama_split_mode
         public int load_mode;                      // enum llama_load_mode
-        public int lazy_mode;                      // enum llama_lazy_mode
         public int main_gpu;
         public IntPtr tensor_split;                // const float *
         public IntPtr progress_callback;           // llama_progress_callback
@@ -62,7 +64,6 @@ internal static unsafe class NativeApi
         public uint n_seq_max;
         public uint n_rs_seq;
         public uint n_outputs_max;
-        public uint n_outputs_max_per_seq;
         public int n_threads;
         public int n_threads_batch;
         public int ctx_type;                       // enum llama_context_type
@@ -131,7 +132,6 @@ internal static unsafe class NativeApi
         public IntPtr kv_overrides;
         public IntPtr tt_overrides;
         public IntPtr prune_layers;
-        public nuint max_buf_size;
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -206,7 +206,6 @@ internal static unsafe class NativeApi
 
     // ---- llama: lifecycle ----
 
-    [DllImport(LlamaLib)] internal static extern byte* llama_version();
     [DllImport(LlamaLib)] internal static extern void llama_backend_init();
     [DllImport(LlamaLib)] internal static extern void llama_log_set(delegate* unmanaged[Cdecl]<int, byte*, void*, void> callback, void* userData);
     [DllImport(LlamaLib)] internal static extern byte* llama_print_system_info();

@@ -55,9 +55,7 @@ public sealed class WhisperRecognizer : ISpeechRecognizer
         }
         catch (DllNotFoundException e)
         {
-            throw new SpeechRecognitionException(
-                $"libwhisper.so not found (tried: {string.Join(", ", WhisperLibrary.Candidates())}); " +
-                $"build it with scripts/natives/build-whisper.sh or set {WhisperLibrary.EnvironmentVariable}", e);
+            throw new SpeechRecognitionException(WhisperLibrary.LoadError, e);
         }
 
         var defaults = WhisperNative.whisper_context_default_params_by_ref();
@@ -71,8 +69,9 @@ public sealed class WhisperRecognizer : ISpeechRecognizer
         if (raw == IntPtr.Zero)
             throw new SpeechRecognitionException($"whisper.cpp could not load the model '{options.ModelPath}' (see the whisper.cpp log lines for the reason)");
         var context = WhisperContextHandle.FromOwned(raw);
-        logger.LogInformation("whisper.cpp {Version} loaded {Model} in {Ms} ms from {Library} (multilingual: {Multilingual}, threads: {Threads})",
-            WhisperLibrary.NativeVersion(), options.ModelPath, stopwatch.ElapsedMilliseconds, WhisperLibrary.LoadedFrom,
+        logger.LogInformation("whisper.cpp {Version} (Whisper.net {Package}, {Runtime} runtime) loaded {Model} in {Ms} ms from {Library}; {SystemInfo} (multilingual: {Multilingual}, threads: {Threads})",
+            WhisperLibrary.NativeVersion(), WhisperLibrary.PackageVersion, WhisperLibrary.Runtime, options.ModelPath, stopwatch.ElapsedMilliseconds,
+            WhisperLibrary.LoadedFrom, WhisperLibrary.SystemInfo(),
             WhisperNative.whisper_is_multilingual(context) != 0, options.EffectiveThreads);
         return new WhisperRecognizer(options, logger, context);
     }

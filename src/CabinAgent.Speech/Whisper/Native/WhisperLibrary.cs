@@ -1,29 +1,38 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Whisper.net;
+using Whisper.net.LibraryLoader;
 
 namespace CabinAgent.Speech.Whisper.Native;
 
 /// <summary>
-/// Finds libwhisper.so for this assembly's P/Invokes, in order:
-/// <list type="number">
-/// <item><c>CABIN_WHISPER_LIB</c>: a full path (a CUDA build, a Jetson build, Whisper.net's copy).</item>
-/// <item><c>libwhisper.so</c> next to the assembly (the build copies it there from the cache).</item>
-/// <item>The native cache, <c>$CABIN_CACHE_DIR/whisper/1.9.1-*/libwhisper.so</c> (newest build).</item>
-/// </list>
-/// Only our own library is loaded by path: the LLM tier's llama.cpp brings its own ggml, and our
-/// libwhisper.so exports nothing but whisper_*, so the two never bind to each other.
+/// Binds this assembly's whisper imports to the libwhisper that Whisper.net loaded: Whisper.net's loader picks the
+/// runtime restore brought (Whisper.net.Runtime on the CPU, Whisper.net.Runtime.Cuda on GPU boxes) or the one file
+/// named by <c>CABIN_WHISPER_LIB</c> (a Jetson build), and loads its ggml, renamed <c>*-whisper</c> in those
+/// packages so that it never meets the LLM tier's ggml. Our imports then use that same library, not a second copy.
 /// </summary>
 public static partial class WhisperLibrary
 {
+    /// <summary>A custom libwhisper.so (handed to Whisper.net's <c>RuntimeOptions.LibraryPath</c>).</summary>
     public const string EnvironmentVariable = "CABIN_WHISPER_LIB";
-    public const string Version = "1.9.1";
+
+    /// <summary>The Whisper.net release (and its runtime packages) the natives come from.</summary>
+    public const string PackageVersion = "1.9.1";
+
     private const string FileName = "libwhisper.so";
 
     private static string? _loadedFrom;
+    private static string? _loadError;
 
     /// <summary>Where the library was loaded from, once a whisper function has been called.</summary>
     public static string? LoadedFrom => _loadedFrom;
+
+    /// <summary>Which Whisper.net runtime loaded (Cpu, Cuda, …), once a whisper function has been called.</summary>
+    public static string? Runtime { get; private set; }
+
+    /// <summary>Why the library could not be loaded (after a failed load), with what to install or set.</summary>
+    public static string LoadError => _loadError ?? "libwhisper.so was not loaded";
 
 #pragma warning disable CA2255 // a module initializer is the one place that runs before any P/Invoke of this assembly
     [ModuleInitializer]
@@ -34,17 +43,49 @@ public static partial class WhisperLibrary
     {
         if (libraryName != WhisperNative.Library) return IntPtr.Zero;
         PrepareOpenMp();
-        foreach (var candidate in Candidates())
+        var custom = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        try
         {
-            if (!File.Exists(candidate)) continue;
-            if (NativeLibrary.TryLoad(candidate, out var handle))
+            if (!string.IsNullOrWhiteSpace(custom))
             {
-                _loadedFrom = candidate;
-                return handle;
+                if (!File.Exists(custom))
+                {
+                    _loadError = $"{EnvironmentVariable}='{custom}' does not exist; unset it to use the Whisper.net runtime package";
+                    return IntPtr.Zero;
+                }
+                RuntimeOptions.LibraryPath = custom;
             }
+            WhisperFactory.GetRuntimeInfo(); // Whisper.net loads its native library here
+            var path = MappedLibrary(FileName) ?? throw new DllNotFoundException("Whisper.net loaded no libwhisper.so");
+            // Whisper.net falls back to its runtime package when the configured file will not load (another
+            // architecture, missing dependencies): an operator who named a build must get that build or an error.
+            if (!string.IsNullOrWhiteSpace(custom) && path != Path.GetFullPath(custom))
+            {
+                _loadError = $"{EnvironmentVariable}='{custom}' could not be loaded (built for another architecture, or its " +
+                             $"libggml*.so are missing beside it); Whisper.net fell back to {path}, which is not used: fix or unset {EnvironmentVariable}";
+                return IntPtr.Zero;
+            }
+            _loadedFrom = path;
+            Runtime = RuntimeOptions.LoadedLibrary?.ToString();
+            return NativeLibrary.Load(path); // the same handle: the library is loaded already
         }
-        return IntPtr.Zero; // the runtime then throws DllNotFoundException naming "whisper"
+        catch (Exception ex)
+        {
+            _loadError = (string.IsNullOrWhiteSpace(custom)
+                ? $"Whisper.net could not load a native runtime for {RuntimeInformation.RuntimeIdentifier}: {ex.GetBaseException().Message.Trim()}; " +
+                  "restore brings it with Whisper.net.Runtime (-p:CabinLlmBackend=Cpu, the default; its x64 build needs AVX2) or " +
+                  "Whisper.net.Runtime.Cuda (-p:CabinLlmBackend=Cuda12)"
+                : $"{EnvironmentVariable}='{custom}' could not be loaded: {ex.GetBaseException().Message.Trim()}") +
+                $"; a custom build is named by {EnvironmentVariable}";
+            return IntPtr.Zero; // the runtime then throws DllNotFoundException; callers report LoadError
+        }
     }
+
+    // Whisper.net does not say which file it loaded; the process's own map does.
+    private static string? MappedLibrary(string fileName) =>
+        File.ReadLines("/proc/self/maps")
+            .Select(line => line.IndexOf('/') is var slash and >= 0 ? line[slash..].Trim() : "")
+            .FirstOrDefault(path => Path.GetFileName(path) == fileName);
 
     /// <summary>
     /// libwhisper.so runs its worker threads on OpenMP (libgomp). libgomp's default is to spin a
@@ -66,28 +107,7 @@ public static partial class WhisperLibrary
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int setenv(string name, string value, int overwrite);
 
-    /// <summary>The paths tried, in order (for error messages and `cabin-agent` diagnostics).</summary>
-    public static IEnumerable<string> Candidates()
-    {
-        var env = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        if (!string.IsNullOrWhiteSpace(env))
-        {
-            // An explicit override is final: falling back silently would hide a wrong path.
-            yield return env;
-            yield break;
-        }
-        yield return Path.Combine(AppContext.BaseDirectory, FileName);
-        var assemblyDir = Path.GetDirectoryName(typeof(WhisperLibrary).Assembly.Location);
-        if (!string.IsNullOrEmpty(assemblyDir)) yield return Path.Combine(assemblyDir, FileName);
-        var cache = Path.Combine(CacheRoot(), "whisper");
-        if (Directory.Exists(cache))
-            foreach (var dir in Directory.GetDirectories(cache, Version + "-*")
-                         .Where(d => File.Exists(Path.Combine(d, ".built")))
-                         .OrderByDescending(Directory.GetLastWriteTimeUtc))
-                yield return Path.Combine(dir, FileName);
-    }
-
-    /// <summary>The cache root, as Directory.Build.props defines it for the build.</summary>
+    /// <summary>The cache root for generated test models, as Directory.Build.props defines it.</summary>
     public static string CacheRoot()
     {
         var explicitDir = Environment.GetEnvironmentVariable("CABIN_CACHE_DIR");

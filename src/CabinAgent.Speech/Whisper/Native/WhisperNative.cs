@@ -12,7 +12,7 @@ namespace CabinAgent.Speech.Whisper.Native;
 /// </summary>
 internal static unsafe partial class WhisperNative
 {
-    /// <summary>Resolved by <see cref="WhisperLibrary"/> to libwhisper.so next to the assembly, in the cache, or CABIN_WHISPER_LIB.</summary>
+    /// <summary>Resolved by <see cref="WhisperLibrary"/> to the libwhisper.so Whisper.net loaded.</summary>
     public const string Library = "whisper";
 
     public const int SamplingGreedy = 0;
