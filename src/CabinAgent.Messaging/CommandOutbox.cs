@@ -86,54 +86,16 @@ public sealed class CommandOutbox : IDisposable
 
     private void Load()
     {
-        if (!File.Exists(_path)) return;
-        foreach (var line in File.ReadLines(_path, Encoding.UTF8))
+        foreach (var line in JournalFile.Read<JournalLine>(_path))
         {
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            JournalLine? parsed;
-            try
-            {
-                parsed = JsonSerializer.Deserialize<JournalLine>(line);
-            }
-            catch (JsonException)
-            {
-                // A torn last line from a power cut: everything before it is intact.
-                continue;
-            }
-            if (parsed?.Op == "add" && parsed.Entry is { } entry) _pending.Add(entry);
-            else if (parsed?.Op == "done" && parsed.CommandId is { } id) _pending.RemoveAll(e => e.CommandId == id);
+            if (line.Op == "add" && line.Entry is { } entry) _pending.Add(entry);
+            else if (line.Op == "done" && line.CommandId is { } id) _pending.RemoveAll(e => e.CommandId == id);
         }
     }
 
-    private FileStream Rewrite()
-    {
-        var temporary = _path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            foreach (var entry in _pending)
-            {
-                var bytes = Line(new JournalLine("add", entry, null));
-                stream.Write(bytes);
-            }
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, _path, overwrite: true);
-        return new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
-    }
+    private FileStream Rewrite() => JournalFile.Rewrite(_path, _pending.Select(entry => new JournalLine("add", entry, null)));
 
-    private void Append(JournalLine line)
-    {
-        _journal.Write(Line(line));
-        _journal.Flush(flushToDisk: true);
-    }
-
-    private static byte[] Line(JournalLine line) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(line, JournalJson) + "\n");
-
-    internal static readonly JsonSerializerOptions JournalJson = new()
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    private void Append(JournalLine line) => JournalFile.Append(_journal, line);
 
     public void Dispose()
     {

@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace CabinAgent.Messaging;
@@ -21,13 +19,11 @@ public sealed class DeadLetterFile(string path)
 
     public void Add(OutboxEntry entry, string reason, long atUnixMs)
     {
-        var line = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new DeadLetter(entry, reason, atUnixMs), CommandOutbox.JournalJson) + "\n");
         lock (_gate)
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
             using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
-            stream.Write(line);
-            stream.Flush(flushToDisk: true);
+            JournalFile.Append(stream, new DeadLetter(entry, reason, atUnixMs));
             _count++;
         }
     }

@@ -111,13 +111,13 @@ public sealed class IntakeJournal : IDisposable
                     results[i] = original.Entry;
                     continue;
                 }
-                _journal.Write(Line(new JournalLine("accept", entry, null)));
+                JournalFile.Write(_journal, new JournalLine("accept", entry, null));
                 Remember(new Remembered(entry, connection));
                 written++;
             }
             if (written > 0)
             {
-                _journal.Flush(flushToDisk: true);
+                JournalFile.Flush(_journal);
                 _linesSinceRewrite += written;
             }
         }
@@ -152,8 +152,7 @@ public sealed class IntakeJournal : IDisposable
             Unindex(remembered);
             // Only its identity is still needed, to recognise a redelivery.
             remembered.Entry = remembered.Entry with { Text = null, Lang = null, DecodeError = null, IdProblem = null };
-            _journal.Write(Line(new JournalLine("done", null, key)));
-            _journal.Flush(flushToDisk: true);
+            JournalFile.Append(_journal, new JournalLine("done", null, key));
             if (++_linesSinceRewrite > Math.Max(10_000, 4 * _byKey.Count))
             {
                 _journal.Dispose();
@@ -213,23 +212,12 @@ public sealed class IntakeJournal : IDisposable
 
     private void Load()
     {
-        if (!File.Exists(_path)) return;
-        foreach (var line in File.ReadLines(_path, Encoding.UTF8))
+        // A torn last line (skipped by JournalFile.Read) was never acknowledged, so the broker sends that transcript again.
+        foreach (var line in JournalFile.Read<JournalLine>(_path))
         {
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            JournalLine? parsed;
-            try
-            {
-                parsed = JsonSerializer.Deserialize<JournalLine>(line);
-            }
-            catch (JsonException)
-            {
-                // A torn last line from a power cut: its transcript was never acknowledged, so the broker sends it again.
-                continue;
-            }
-            if (parsed?.Op is "accept" or "seen" && parsed.Entry is { } entry && !_byKey.ContainsKey(entry.Key))
-                Remember(new Remembered(entry, EarlierProcess) { Finished = parsed.Op == "seen" });
-            else if (parsed?.Op == "done" && parsed.Key is { } key && _byKey.TryGetValue(key, out var remembered) && !remembered.Finished)
+            if (line.Op is "accept" or "seen" && line.Entry is { } entry && !_byKey.ContainsKey(entry.Key))
+                Remember(new Remembered(entry, EarlierProcess) { Finished = line.Op == "seen" });
+            else if (line.Op == "done" && line.Key is { } key && _byKey.TryGetValue(key, out var remembered) && !remembered.Finished)
             {
                 remembered.Finished = true;
                 Unindex(remembered);
@@ -240,27 +228,12 @@ public sealed class IntakeJournal : IDisposable
 
     private FileStream Rewrite()
     {
-        var temporary = _path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            foreach (var remembered in _byAge)
-                stream.Write(Line(remembered.Finished
-                    ? new JournalLine("seen", remembered.Entry with { Text = null, Lang = null, DecodeError = null, IdProblem = null }, null)
-                    : new JournalLine("accept", remembered.Entry, null)));
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, _path, overwrite: true);
+        var journal = JournalFile.Rewrite(_path, _byAge.Select(remembered => remembered.Finished
+            ? new JournalLine("seen", remembered.Entry with { Text = null, Lang = null, DecodeError = null, IdProblem = null }, null)
+            : new JournalLine("accept", remembered.Entry, null)));
         _linesSinceRewrite = 0;
-        return new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        return journal;
     }
-
-    private static byte[] Line(JournalLine line) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(line, JournalJson) + "\n");
-
-    private static readonly JsonSerializerOptions JournalJson = new()
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
 
     public void Dispose()
     {
