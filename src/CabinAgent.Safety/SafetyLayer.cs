@@ -195,11 +195,22 @@ public sealed class SafetyLayer : ISafetyLayer
     /// Runs the time-based evaluation on the real clock until cancelled: wakes at the next due time, at most
     /// <see cref="DispatchOptions.TickMs"/> apart. The Host runs it as a background task next to the dispatcher.
     /// </summary>
+    private long _lastTickMs = -1;
+
+    /// <summary>
+    /// How long ago the timer loop last went round (monotonic, whatever the safety clock does), or null before it
+    /// started: a watchdog's evidence that hold times and confirmation timeouts are still being evaluated.
+    /// </summary>
+    public TimeSpan? SinceLastTick => Volatile.Read(ref _lastTickMs) is var at and >= 0
+        ? TimeSpan.FromMilliseconds(Environment.TickCount64 - at)
+        : null;
+
     public async Task RunTimerAsync(CancellationToken cancellationToken)
     {
         var maxWait = TimeSpan.FromMilliseconds(_options.Dispatch.TickMs);
         while (!cancellationToken.IsCancellationRequested)
         {
+            Volatile.Write(ref _lastTickMs, Environment.TickCount64);
             var now = _clock.GetUtcNow();
             try
             {

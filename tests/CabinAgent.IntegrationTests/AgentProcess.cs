@@ -12,7 +12,10 @@ public sealed class AgentProcess : IDisposable
 
     private AgentProcess(Process process) => _process = process;
 
-    public static AgentProcess Start(params string[] args)
+    public static AgentProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    /// <param name="environment">Variables set for the agent on top of this process's environment.</param>
+    public static AgentProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -20,6 +23,7 @@ public sealed class AgentProcess : IDisposable
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "cabin-agent.dll"));
         foreach (var arg in args) info.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         var process = new Process { StartInfo = info };
         var agent = new AgentProcess(process);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (agent._stdout) agent._stdout.AppendLine(e.Data); };
@@ -39,6 +43,14 @@ public sealed class AgentProcess : IDisposable
         await _process.WaitForExitAsync();
         _process.WaitForExit(); // flushes the asynchronous output readers
         return _process.ExitCode;
+    }
+
+    /// <summary>SIGTERM, as systemd stops a service.</summary>
+    public void Terminate()
+    {
+        if (_process.HasExited) return;
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
     }
 
     public void Kill()

@@ -28,7 +28,9 @@ internal static class RunCommand
         if (brokerUrl is not null) overrides["Mqtt:Broker"] = brokerUrl;
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Configuration.AddConfiguration(AgentComposition.BuildConfiguration(configFile, overrides));
-        builder.Services.AddSystemd();
+        // systemd's journal formats log lines itself; sd_notify (READY, STATUS, WATCHDOG, STOPPING) is SystemdService's.
+        if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is { Length: > 0 })
+            builder.Logging.AddSystemdConsole(o => o.IncludeScopes = true);
         // Every log line of an utterance's path carries its id (the pipeline opens a scope per utterance).
         builder.Logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>(
@@ -44,7 +46,9 @@ internal static class RunCommand
         });
         builder.Services.AddSingleton(sp => TranscriptIntake.Create(sp));
         builder.Services.AddHostedService<SafetyService>();
+        builder.Services.AddSingleton<DaemonReadiness>();
         builder.Services.AddHostedService<AgentService>();
+        builder.Services.AddHostedService<SystemdService>();
         // The microphone, when a whisper model is configured and present; otherwise transcripts come from the bus.
         var speech = new SpeechStatus(builder.Configuration["Speech:ModelPath"]);
         builder.Services.AddSingleton(speech);

@@ -16,6 +16,7 @@ internal sealed class AgentService(
     UtterancePipeline pipeline,
     UtteranceQueue queue,
     TranscriptIntake intake,
+    DaemonReadiness readiness,
     ILogger<AgentService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -46,6 +47,7 @@ internal sealed class AgentService(
         }
         logger.LogInformation("Listening for transcripts on {Topic}; tiers: {Tiers}", topics.Transcript,
             string.Join(" → ", pipeline.Tiers.Select(t => t.Name)));
+        readiness.MarkStarted();
         await Task.WhenAll(queue.RunAsync(stoppingToken), RunIntakeAsync(connected.Task, stoppingToken));
     }
 

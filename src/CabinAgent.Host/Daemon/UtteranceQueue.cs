@@ -35,6 +35,13 @@ internal sealed class UtteranceQueue
         });
     }
 
+    private long _busySinceMs = -1;
+
+    /// <summary>How long the tiers have been on the utterance in hand (monotonic), or null when none is in hand.</summary>
+    public TimeSpan? BusyFor => Volatile.Read(ref _busySinceMs) is var since and >= 0
+        ? TimeSpan.FromMilliseconds(Environment.TickCount64 - since)
+        : null;
+
     /// <summary>Utterances answered "busy" since start.</summary>
     public long Shed => Interlocked.Read(ref _shedCount);
 
@@ -67,8 +74,21 @@ internal sealed class UtteranceQueue
 
     /// <summary>The consumers (the understanding tiers, one at a time; the busy answers): run until stopped.</summary>
     public Task RunAsync(CancellationToken ct) => Task.WhenAll(
-        ConsumeAsync(_waiting.Reader, _pipeline.CompleteAsync, ct),
+        ConsumeAsync(_waiting.Reader, CompleteTimedAsync, ct),
         ConsumeAsync(_shed.Reader, _pipeline.RejectBusyAsync, ct));
+
+    private async Task<UtteranceRecord> CompleteTimedAsync(UtterancePipeline.Admission admission, CancellationToken ct)
+    {
+        Volatile.Write(ref _busySinceMs, Environment.TickCount64);
+        try
+        {
+            return await _pipeline.CompleteAsync(admission, ct);
+        }
+        finally
+        {
+            Volatile.Write(ref _busySinceMs, -1);
+        }
+    }
 
     private static async Task ConsumeAsync(ChannelReader<Queued> reader,
         Func<UtterancePipeline.Admission, CancellationToken, Task<UtteranceRecord>> finish, CancellationToken ct)
