@@ -46,7 +46,16 @@ public sealed class AckTracker(TimeSpan timeout, TimeProvider time, RejectedInpu
     /// </summary>
     public string? OnAck(string topic, byte[] payload, string? correlationId)
     {
-        var ignored = Match(topic, payload, correlationId);
+        string? ignored;
+        try
+        {
+            ignored = Match(topic, payload, correlationId);
+        }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json throws this, not JsonException, for a string escape that is not text ("\ud800").
+            ignored = $"ack on {topic} holds a string that is not valid text (an unpaired surrogate escape)";
+        }
         if (ignored is not null) rejected?.Reject(ignored);
         return ignored;
     }

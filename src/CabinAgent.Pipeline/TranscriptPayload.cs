@@ -16,6 +16,22 @@ public static class TranscriptPayload
 
     public static Parsed Parse(ReadOnlySpan<byte> payload, long receivedTimestamp)
     {
+        try
+        {
+            return ParseUnchecked(payload, receivedTimestamp);
+        }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json throws this, not JsonException, when a field's string escape is not text ("\ud800").
+            return Failed("transcript holds a string that is not valid text (an unpaired surrogate escape)", receivedTimestamp);
+        }
+    }
+
+    /// <summary>Anything that could not be read at all (a bug here): still one answer, with the reason.</summary>
+    public static Parsed Unreadable(string reason, long receivedTimestamp) => Failed(reason, receivedTimestamp);
+
+    private static Parsed ParseUnchecked(ReadOnlySpan<byte> payload, long receivedTimestamp)
+    {
         if (!TranscriptValidator.TryDecode(payload, out var text, out var reason))
             return Failed(reason!, receivedTimestamp);
         if (string.IsNullOrWhiteSpace(text))

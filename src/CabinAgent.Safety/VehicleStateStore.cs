@@ -215,8 +215,11 @@ public sealed class VehicleStateStore
     {
         var i = signal.Index;
         if (!_present[i]) return new SignalReading(signal, SignalStatus.Missing, 0, default);
-        // A receipt in the future (clock stepped back) counts as fresh: the value is the newest we have.
-        var status = now - _receivedAt[i] > _maxAge[i] ? SignalStatus.Stale : SignalStatus.Fresh;
+        // A receipt further in the future than the skew window means our clock stepped back since: how old the value
+        // is cannot be told any more, so it is stale (the gate then refuses rather than trust "parked" from before the
+        // step). Found by the probe of issue #15: with a 1 h step back, a 0 km/h from before counted as fresh at 130 km/h.
+        var age = now - _receivedAt[i];
+        var status = age > _maxAge[i] || age < -TimeSpan.FromMilliseconds(_skewMs) ? SignalStatus.Stale : SignalStatus.Fresh;
         return new SignalReading(signal, status, _values[i], _receivedAt[i]);
     }
 
@@ -308,6 +311,11 @@ public sealed class VehicleStateStore
         catch (JsonException ex)
         {
             return Fail(TelemetryRejection.Malformed, $"{signal.Name}: invalid JSON ({Truncate(ex.Message)})");
+        }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json throws this, not JsonException, for a string escape that is not text ("\ud800").
+            return Fail(TelemetryRejection.Malformed, $"{signal.Name}: a string that is not valid text (an unpaired surrogate escape)");
         }
         if (value is null)
             return Fail(TelemetryRejection.Malformed, $"{signal.Name}: payload has no 'value'");

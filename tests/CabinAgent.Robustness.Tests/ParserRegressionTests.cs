@@ -34,6 +34,29 @@ public class ParserRegressionTests
         Assert.Null(ex);
     }
 
+    /// <summary>
+    /// Found by the hostile probe of issue #15: an escaped lone surrogate (valid UTF-8, valid JSON) makes System.Text.Json
+    /// throw InvalidOperationException, which ended the daemon's transcript lane for good (no answer, no emergency call,
+    /// the message redelivered at every restart). Now it is one rejection with its reason.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"id":"\ud800","text":"next song"}""")]
+    [InlineData("""{"id":"p1","text":"\udc00next song"}""")]
+    [InlineData("""{"id":"p2","text":"next song","lang":"\ud800"}""")]
+    public void ATranscriptWithAnEscapedLoneSurrogateIsRejectedWithAReason(string json)
+    {
+        var input = TranscriptPayload.Parse(Encoding.UTF8.GetBytes(json), 0).Input;
+        Assert.Equal((null, "transcript holds a string that is not valid text (an unpaired surrogate escape)"), (input.Text, input.DecodeError));
+    }
+
+    [Fact]
+    public void AnAckWithAnEscapedLoneSurrogateIsIgnoredWithAReason()
+    {
+        var acks = new AckTracker(TimeSpan.FromMinutes(1), TimeProvider.System);
+        Assert.Equal("ack on vehicle/demo/agent/ack/media holds a string that is not valid text (an unpaired surrogate escape)",
+            acks.OnAck("vehicle/demo/agent/ack/media", Encoding.UTF8.GetBytes("""{"command_id":"\ud800","status":"ok"}"""), null));
+    }
+
     /// <summary><c>AckTracker.OnAck</c> documents "returns why it was ignored"; a repeated key throws ArgumentException instead.</summary>
     [Fact]
     public void AckWithARepeatedKeyIsIgnoredWithAReason()

@@ -261,4 +261,18 @@ public class TelemetryTimeTests
         Assert.Equal("Warning telemetry rejected (malformed): speed_kmh: duplicate key 'value'", lines[0]);
         Assert.Equal("Warning telemetry rejected (malformed): speed_kmh: duplicate key 'value' (and 995 more since the last line)", lines[5]);
     }
+
+    [Theory]
+    [InlineData(-2000, true)]        // a step back within the window (a slewed clock) keeps the parked state
+    [InlineData(-2001, false)]       // beyond it the state's age is unknown: the gate refuses
+    [InlineData(-3_600_000, false)]  // the probe's case: parked from before a 1 h step back, while the car drove off
+    public void State_received_before_our_clock_stepped_back_beyond_the_window_is_not_trusted(long stepMs, bool allowed)
+    {
+        var h = new Harness();
+        Assert.True(h.Set("speed_kmh", 0, 0).Accepted);
+        Assert.True(h.Gear("P", 0).Accepted);
+        var decision = h.Layer.Gate(Harness.Command("VIDEO_PLAY"), "u1", "zh", Harness.At(stepMs));
+        Assert.Equal(allowed, decision is GateAllow);
+        if (!allowed) Assert.IsType<GateRefuse>(decision);
+    }
 }

@@ -90,7 +90,17 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
         {
             await foreach (var message in _incoming.Reader.ReadAllAsync(ct))
             {
-                var transcript = TranscriptPayload.Parse(message.Payload, message.ReceivedTimestamp);
+                TranscriptPayload.Parsed transcript;
+                try
+                {
+                    transcript = TranscriptPayload.Parse(message.Payload, message.ReceivedTimestamp);
+                }
+                catch (Exception ex)
+                {
+                    // Never let one payload end the lane: it is answered with the reason like any unreadable one.
+                    logger.LogError(ex, "Transcript could not be read");
+                    transcript = TranscriptPayload.Unreadable($"transcript could not be read ({ex.GetType().Name})", message.ReceivedTimestamp);
+                }
                 var arrival = new Arrival(message, IsAnswer: false, transcript);
                 if (transcript.Input.Text is { } text && isEmergency(text))
                 {
