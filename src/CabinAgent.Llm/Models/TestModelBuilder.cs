@@ -20,10 +20,22 @@ public static unsafe class TestModelBuilder
     public static string DefaultPath => Path.Combine(CabinCache.Root, "models", $"test-llm-{Version}.gguf");
 
     /// <summary>
-    /// The real Qwen2 tokenizer (a vocab-only GGUF from llama.cpp's models/), committed as data in
-    /// src/CabinAgent.Llm/Models and copied beside the assembly by the build.
+    /// The real Qwen2 tokenizer (a vocab-only GGUF from llama.cpp's models/), committed gzipped as data in
+    /// src/CabinAgent.Llm/Models (1.7 MB instead of 5.9), copied beside the assembly by the build and unpacked into the
+    /// cache on first use.
     /// </summary>
-    public static string VocabPath => Path.Combine(AppContext.BaseDirectory, "llama", "vocab", "ggml-vocab-qwen2.gguf");
+    public static string VocabPath => EnsureCached(Path.Combine(CabinCache.Root, "models", "ggml-vocab-qwen2.gguf"), UnpackVocab);
+
+    private static string PackedVocabPath => Path.Combine(AppContext.BaseDirectory, "llama", "vocab", "ggml-vocab-qwen2.gguf.gz");
+
+    private static void UnpackVocab(string output)
+    {
+        if (!File.Exists(PackedVocabPath))
+            throw new LlamaException($"tokenizer vocab not found: {PackedVocabPath} (the build copies it from src/CabinAgent.Llm/Models)");
+        using var packed = new System.IO.Compression.GZipStream(File.OpenRead(PackedVocabPath), System.IO.Compression.CompressionMode.Decompress);
+        using var unpacked = File.Create(output);
+        packed.CopyTo(unpacked);
+    }
 
     /// <summary>Bump when the adapter recipe changes; the adapter's file name also carries the model's version.</summary>
     public const string LoraVersion = "v1";
@@ -137,9 +149,6 @@ public static unsafe class TestModelBuilder
     public static void Build(string output, TestModelShape shape, QuantizationType quantization, uint seed = 42)
     {
         LlamaLibrary.EnsureInitialized();
-        if (!File.Exists(VocabPath))
-            throw new LlamaException($"tokenizer vocab not found: {VocabPath} (the build copies it from src/CabinAgent.Llm/Models)");
-
         IntPtr meta;
         fixed (byte* vocab = Utf8.NulTerminated(VocabPath))
             meta = NativeApi.gguf_init_from_file(vocab, new NativeApi.gguf_init_params { no_alloc = true });
