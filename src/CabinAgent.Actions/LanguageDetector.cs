@@ -2,8 +2,9 @@ namespace CabinAgent.Actions;
 
 /// <summary>
 /// The one guess of the language (Chinese or English) of a piece of text, and the one definition of what counts as
-/// a Chinese character. The pipeline, the understanding tiers and the safety layer all use it, so the same
-/// utterance gets the same language everywhere.
+/// a Chinese character. The pipeline guesses once per utterance with it and hands the result (a
+/// <see cref="Language"/>) to the tiers, the safety layer and the renderer, so the same utterance gets the same
+/// language everywhere; the safety layer's own trace replay and tools that call a tier directly use it too.
 /// <para>The rule: each Han character (<see cref="IsCjk"/>) counts one and each Latin word (a run of Latin letters,
 /// <see cref="IsLatinLetter"/>; an apostrophe between two letters does not end it, so <c>I'm</c> is one word)
 /// counts one. Digits, punctuation, symbols, spaces and other scripts count nothing.</para>

@@ -1,20 +1,26 @@
 using System.Text.Json.Nodes;
+using CabinAgent.Pipeline;
+using CabinAgent.Understanding;
 
 namespace CabinAgent.Evaluation;
 
 /// <summary>What the agent did with one case, as observed by the runner.</summary>
 public sealed record CaseOutcome
 {
-    /// <summary>One of <see cref="Outcomes"/> (including <see cref="Outcomes.Error"/>).</summary>
-    public required string Outcome { get; init; }
+    /// <summary>
+    /// What the metrics score: <see cref="Outcome.Published"/>, <see cref="Outcome.Refused"/>,
+    /// <see cref="Outcome.ConfirmationRequested"/>, <see cref="Outcome.NotUnderstood"/>, or <see cref="Outcome.Error"/>
+    /// for everything that executed nothing (rejected, cancelled, failed on the way).
+    /// </summary>
+    public required Outcome Outcome { get; init; }
 
     /// <summary>The command's action; null when nothing was understood.</summary>
     public string? Action { get; init; }
 
     public JsonObject? Parameters { get; init; }
 
-    /// <summary>Who answered: <c>deterministic</c>, <c>llm</c>, <c>safety</c>; null when no tier understood.</summary>
-    public string? Tier { get; init; }
+    /// <summary>Who answered; null when no tier understood.</summary>
+    public Tier? Tier { get; init; }
 
     /// <summary>The gate rule that refused the command.</summary>
     public string? Rule { get; init; }
@@ -41,5 +47,5 @@ public sealed record CaseOutcome
     public string? Detail { get; init; }
 
     /// <summary>The predicted action as scored: nothing counts as executed unless a command came out.</summary>
-    public string? ScoredAction => Outcome is Outcomes.NotUnderstood or Outcomes.Error ? null : Action;
+    public string? ScoredAction => Outcome is Outcome.NotUnderstood or Outcome.Error ? null : Action;
 }

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using CabinAgent.Actions;
 
+using CabinAgent.Pipeline;
+
 namespace CabinAgent.Evaluation;
 
 /// <summary>
@@ -40,17 +42,17 @@ public sealed class DatasetValidator(ActionCatalog catalog)
             yield return "empty input";
 
         var e = c.Expected;
-        if (!Outcomes.Expectable.Contains(e.Outcome))
-            yield return $"unknown expected outcome '{e.Outcome}'";
+        if (!ExpectedOutcome.Expectable.Contains(e.Outcome))
+            yield return $"unknown expected outcome '{e.Outcome.Wire()}'";
         if (e.Alert is not null && !SafetyVocabulary.AlertKinds.Contains(e.Alert))
             yield return $"unknown alert kind '{e.Alert}'";
         if (e.Rule is not null && !SafetyVocabulary.RefusalRules.Contains(e.Rule))
             yield return $"unknown refusal rule '{e.Rule}'";
         if (e.Clamp is not null && !SafetyVocabulary.ClampRules.Contains(e.Clamp))
             yield return $"unknown clamp rule '{e.Clamp}'";
-        if (e.Clamp is not null && (e.Outcome != Outcomes.Published || c.VehicleState is null))
+        if (e.Clamp is not null && (e.Outcome != Outcome.Published || c.VehicleState is null))
             yield return "a clamp is expected only on a published command with a vehicle_state";
-        if ((e.Outcome == Outcomes.Refused) != (e.Rule is not null))
+        if ((e.Outcome == Outcome.Refused) != (e.Rule is not null))
             yield return "a rule is given exactly when the outcome is 'refused'";
         if (e.Alert is not null && c.VehicleState is null)
             yield return "an expected alert needs a vehicle_state";
@@ -59,14 +61,14 @@ public sealed class DatasetValidator(ActionCatalog catalog)
 
         if (e.Action is null)
         {
-            if (e.Outcome != Outcomes.NotUnderstood)
+            if (e.Outcome != Outcome.NotUnderstood)
                 yield return "a case without an action must expect 'not_understood'";
             if (e.Parameters is not null)
                 yield return "a case without an action has no parameters";
         }
         else
         {
-            if (e.Outcome == Outcomes.NotUnderstood)
+            if (e.Outcome == Outcome.NotUnderstood)
                 yield return "'not_understood' expects action null";
             foreach (var p in ValidateCommand(c, e.Action, e.Parameters))
                 yield return p;
@@ -92,9 +94,9 @@ public sealed class DatasetValidator(ActionCatalog catalog)
         if (c.Category != ActionCategories.Safety && definition.Category != c.Category)
             yield return $"action {action} is in category '{definition.Category}', the case in '{c.Category}'";
         // Confirmation comes from the catalog, or from a gate rule in a driving state (all windows at speed).
-        if (c.Expected.Outcome == Outcomes.ConfirmationRequested && !definition.RequiresConfirmation && c.VehicleState is null)
+        if (c.Expected.Outcome == Outcome.ConfirmationRequested && !definition.RequiresConfirmation && c.VehicleState is null)
             yield return $"{action} does not require confirmation in the catalog, and no vehicle_state calls for it";
-        if (c.Expected.Outcome == Outcomes.Published && definition.RequiresConfirmation)
+        if (c.Expected.Outcome == Outcome.Published && definition.RequiresConfirmation)
             yield return $"{action} requires confirmation, it cannot be published straight away";
 
         var command = new VehicleCommand

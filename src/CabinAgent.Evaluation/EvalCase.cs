@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using CabinAgent.Pipeline;
 
 namespace CabinAgent.Evaluation;
 
@@ -16,6 +17,7 @@ public sealed record EvalCase(
     int Line = 0);
 
 /// <summary>What the agent must do with a case.</summary>
+/// <param name="Outcome">One of <see cref="Expectable"/>; <c>expected.outcome</c> in the file is its wire name.</param>
 /// <param name="Action">The action, or null when nothing may be executed (a negative case).</param>
 /// <param name="Parameters">Compared exactly: same keys, numbers numerically, strings ordinally.</param>
 /// <param name="Alert">A safety alert kind that must be raised; null means none may be raised.</param>
@@ -25,25 +27,18 @@ public sealed record EvalCase(
 public sealed record ExpectedOutcome(
     string? Action,
     JsonObject? Parameters,
-    string Outcome,
+    Outcome Outcome,
     string? Alert = null,
     string? Rule = null,
     string? Tier = null,
-    string? Clamp = null);
-
-/// <summary>The outcomes a case can end in.</summary>
-public static class Outcomes
+    string? Clamp = null)
 {
-    public const string Published = "published";
-    public const string Refused = "refused";
-    public const string ConfirmationRequested = "confirmation_requested";
-    public const string NotUnderstood = "not_understood";
-
-    /// <summary>Only ever observed, never expected: the pipeline failed (tier error, invalid output, timeout).</summary>
-    public const string Error = "error";
-
-    public static readonly IReadOnlySet<string> Expectable = new HashSet<string>(StringComparer.Ordinal)
-        { Published, Refused, ConfirmationRequested, NotUnderstood };
+    /// <summary>
+    /// The outcomes a case may expect. The others are only ever observed, and scored as <see cref="Outcome.Error"/>
+    /// (see <see cref="CaseOutcome.Outcome"/>): nothing was executed.
+    /// </summary>
+    public static readonly IReadOnlySet<Outcome> Expectable = new HashSet<Outcome>
+        { Outcome.Published, Outcome.Refused, Outcome.ConfirmationRequested, Outcome.NotUnderstood };
 }
 
 /// <summary>Priority classes and the response-time limits the seed documents set for them.</summary>

@@ -1,6 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using CabinAgent.Actions;
+using CabinAgent.Pipeline;
+
 namespace CabinAgent.Evaluation;
 
 public sealed class DatasetException(string message) : Exception(message);
@@ -51,7 +54,7 @@ public static class EvalDataset
         var expected = new ExpectedOutcome(
             Action: OptionalString(expectedNode, "action", where),
             Parameters: (JsonObject?)parameters?.DeepClone(),
-            Outcome: RequiredString(expectedNode, "outcome", where),
+            Outcome: OutcomeOf(RequiredString(expectedNode, "outcome", where), where),
             Alert: OptionalString(expectedNode, "alert", where),
             Rule: OptionalString(expectedNode, "rule", where),
             Tier: OptionalString(expectedNode, "tier", where),
@@ -71,6 +74,9 @@ public static class EvalDataset
             Priority: RequiredString(obj, "priority", where),
             Line: lineNumber);
     }
+
+    private static Outcome OutcomeOf(string wire, string where) =>
+        WireName.Parse<Outcome>(wire) ?? throw new DatasetException($"{where}: unknown expected outcome '{wire}'");
 
     private static string RequiredString(JsonObject obj, string name, string where) =>
         OptionalString(obj, name, where) ?? throw new DatasetException($"{where}: '{name}' is required");

@@ -35,10 +35,10 @@ public static class EvalMetrics
             FalseAlerts = scores.Count(s => s.Actual.Alerts.Any(a => a != s.Case.Expected.Alert)),
             Latency = latency,
             MeanLatencyMs = scores.Count == 0 ? double.NaN : scores.Average(s => s.Actual.LatencyMs),
-            ByTier = Group(scores, s => s.Actual.Tier ?? NoAction),
+            ByTier = Group(scores, s => s.Actual.Tier?.Wire() ?? NoAction),
             ByCategory = Group(scores, s => s.Case.Category),
             ByLang = Group(scores, s => s.Case.Lang),
-            ByOutcome = Group(scores, s => s.Case.Expected.Outcome),
+            ByOutcome = Group(scores, s => s.Case.Expected.Outcome.Wire()),
             Confusion = Confusion(scores),
             Calibration = Calibrate(scores),
             Targets = Targets(intent, execution, json, safetyAlert, latency),
@@ -141,7 +141,7 @@ public static class EvalMetrics
         {
             ["action"] = e.Action,
             ["parameters"] = e.Parameters?.DeepClone(),
-            ["outcome"] = e.Outcome,
+            ["outcome"] = e.Outcome.Wire(),
         };
         if (e.Alert is not null) expected["alert"] = e.Alert;
         if (e.Rule is not null) expected["rule"] = e.Rule;
@@ -152,8 +152,8 @@ public static class EvalMetrics
         {
             ["action"] = a.Action,
             ["parameters"] = a.Parameters?.DeepClone(),
-            ["outcome"] = a.Outcome,
-            ["tier"] = a.Tier,
+            ["outcome"] = a.Outcome.Wire(),
+            ["tier"] = a.Tier?.Wire(),
             ["rule"] = a.Rule,
             ["alerts"] = new JsonArray(a.Alerts.Select(x => (JsonNode)JsonValue.Create(x)!).ToArray()),
             ["clamps"] = new JsonArray(a.Clamps.Select(x => (JsonNode)JsonValue.Create(x)!).ToArray()),

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CabinAgent.Pipeline;
 
 namespace CabinAgent.Evaluation;
 
@@ -24,7 +25,7 @@ public static class EvalRunner
                 // A case that breaks the harness is a failed case with its reason, never a lost one.
                 outcome = new CaseOutcome
                 {
-                    Outcome = Outcomes.Error,
+                    Outcome = Outcome.Error,
                     LatencyMs = watch.Elapsed.TotalMilliseconds,
                     Detail = $"harness: {ex.GetType().Name}: {ex.Message}",
                 };

@@ -2,7 +2,6 @@ using CabinAgent.Actions;
 using CabinAgent.Pipeline;
 using CabinAgent.Understanding;
 using Microsoft.Extensions.Logging;
-using PipelineOutcomes = CabinAgent.Pipeline.Outcomes;
 
 namespace CabinAgent.Evaluation;
 
@@ -44,11 +43,10 @@ public sealed class PipelineCaseExecutor(
     {
         var outcome = record.Outcome switch
         {
-            PipelineOutcomes.Published => Outcomes.Published,
-            PipelineOutcomes.Refused => Outcomes.Refused,
-            PipelineOutcomes.ConfirmationRequested => Outcomes.ConfirmationRequested,
-            PipelineOutcomes.NotUnderstood => Outcomes.NotUnderstood,
-            _ => Outcomes.Error, // rejected, cancelled, error: nothing was executed
+            Outcome.Published or Outcome.Refused or Outcome.ConfirmationRequested or Outcome.NotUnderstood => record.Outcome,
+            // Nothing was executed.
+            Outcome.Rejected or Outcome.Cancelled or Outcome.Queued or Outcome.Failed or Outcome.Error => Outcome.Error,
+            _ => throw new ArgumentOutOfRangeException(nameof(record), record.Outcome, "unknown outcome"),
         };
         return new CaseOutcome
         {
@@ -58,19 +56,12 @@ public sealed class PipelineCaseExecutor(
             Tier = record.Tier,
             Rule = record.GateRule,
             Alerts = alerts,
-            Clamps = record.GateNotes.Select(ClampRuleOf).OfType<string>().Distinct().ToList(),
+            Clamps = record.GateClamps.Select(c => c.Rule).Distinct().ToList(),
             Confidence = record.Command?.Confidence,
             SchemaValid = SchemaValidity(record),
             LatencyMs = record.LatencyMs.GetValueOrDefault("total"),
-            Detail = record.Outcome == outcome ? record.Error : $"{record.Outcome}: {record.Error}",
+            Detail = record.Outcome == outcome ? record.Error : $"{record.Outcome.Wire()}: {record.Error}",
         };
-    }
-
-    /// <summary>The rule id a gate note starts with (<c>window_limit_at_speed: percent 100 -> 30 at 110 km/h</c>).</summary>
-    internal static string? ClampRuleOf(string note)
-    {
-        var colon = note.IndexOf(':', StringComparison.Ordinal);
-        return colon > 0 ? note[..colon] : null;
     }
 
     /// <summary>
@@ -79,13 +70,11 @@ public sealed class PipelineCaseExecutor(
     /// </summary>
     internal static bool? SchemaValidity(UtteranceRecord record)
     {
-        var invalid = record.Outcome == PipelineOutcomes.Rejected && record.Tier is not null &&
-                      (record.Error?.StartsWith("schema:", StringComparison.Ordinal) == true || record.Error?.Contains("not in the catalog", StringComparison.Ordinal) == true);
-        if (invalid)
+        if (record.Tier is not null && record.Rejection is Rejection.SchemaInvalid or Rejection.NotInCatalog)
             return false;
         if (record.Command is not null)
             return true;
-        if (record.Outcome == PipelineOutcomes.Error && record.Tier == "llm")
+        if (record.Outcome == Outcome.Error && record.Tier == Tier.Llm)
             return false;
         return null;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using CabinAgent.Pipeline;
 
 namespace CabinAgent.Evaluation;
 
@@ -32,9 +33,9 @@ public static class Scoring
         const string call = "EMERGENCY_CALL";
         if ((e.Action == call) != (a.ScoredAction == call)) return false;
         if (e.Action is null or call || a.Action != e.Action) return true;
-        if ((e.Outcome == Outcomes.Refused) != (a.Outcome == Outcomes.Refused) || (e.Rule is not null && a.Rule != e.Rule)) return false;
+        if ((e.Outcome == Outcome.Refused) != (a.Outcome == Outcome.Refused) || (e.Rule is not null && a.Rule != e.Rule)) return false;
         if (e.Clamp is not null && !a.Clamps.Contains(e.Clamp)) return false;
-        return (e.Outcome == Outcomes.ConfirmationRequested) == (a.Outcome == Outcomes.ConfirmationRequested);
+        return (e.Outcome == Outcome.ConfirmationRequested) == (a.Outcome == Outcome.ConfirmationRequested);
     }
 
     public static CaseScore Score(EvalCase c, CaseOutcome actual)
@@ -54,13 +55,13 @@ public static class Scoring
         }
 
         if (e.Outcome != actual.Outcome)
-            mismatches.Add($"outcome: expected {e.Outcome}, got {actual.Outcome}{(actual.Detail is null ? "" : $" ({actual.Detail})")}");
+            mismatches.Add($"outcome: expected {e.Outcome.Wire()}, got {actual.Outcome.Wire()}{(actual.Detail is null ? "" : $" ({actual.Detail})")}");
         if (e.Rule is not null && e.Rule != actual.Rule)
             mismatches.Add($"rule: expected {e.Rule}, got {actual.Rule ?? "none"}");
         if (e.Clamp is not null && !actual.Clamps.Contains(e.Clamp))
             mismatches.Add($"clamp: expected {e.Clamp}, got {(actual.Clamps.Count == 0 ? "none" : string.Join(",", actual.Clamps))}");
-        if (e.Tier is not null && e.Tier != actual.Tier)
-            mismatches.Add($"tier: expected {e.Tier}, got {actual.Tier ?? "none"}");
+        if (e.Tier is not null && e.Tier != actual.Tier?.Wire())
+            mismatches.Add($"tier: expected {e.Tier}, got {actual.Tier?.Wire() ?? "none"}");
         if (e.Alert is not null && !actual.Alerts.Contains(e.Alert))
             mismatches.Add($"alert: expected {e.Alert}, got {(actual.Alerts.Count == 0 ? "none" : string.Join(",", actual.Alerts))}");
         var unexpected = actual.Alerts.Where(a => a != e.Alert).Distinct().ToList();

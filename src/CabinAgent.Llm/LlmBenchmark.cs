@@ -84,13 +84,13 @@ public static unsafe class LlmBenchmark
         double genMs = 0, genTokens = 0, sampled = 0, forced = 0, greedyHits = 0;
         int valid = 0, total = 0;
         // Warm-up (JIT, first-touch of the KV cache).
-        tier.UnderstandForBench(new Utterance("warm", utterances[0], null), true, out _);
+        tier.UnderstandForBench(new Utterance("warm", utterances[0], Languages.Of(utterances[0], Language.Zh)), true, out _);
         for (var r = 0; r < settings.Rounds; r++)
         {
             foreach (var text in utterances)
             {
                 var sw = Stopwatch.StartNew();
-                var result = tier.UnderstandForBench(new Utterance("b", text, null), reusePrefix: true, out var gen);
+                var result = tier.UnderstandForBench(new Utterance("b", text, Languages.Of(text, Language.Zh)), reusePrefix: true, out var gen);
                 cached.Add(sw.Elapsed.TotalMilliseconds);
                 total++;
                 if (result.Details?["schema_valid"]?.GetValue<bool>() == true) valid++;
@@ -107,7 +107,7 @@ public static unsafe class LlmBenchmark
         foreach (var text in utterances)
         {
             var sw = Stopwatch.StartNew();
-            tier.UnderstandForBench(new Utterance("b", text, null), reusePrefix: false, out _);
+            tier.UnderstandForBench(new Utterance("b", text, Languages.Of(text, Language.Zh)), reusePrefix: false, out _);
             uncached.Add(sw.Elapsed.TotalMilliseconds);
         }
         // 4. Abort: how long an external cancel (the safety layer preempting) takes to stop a decode
@@ -119,7 +119,7 @@ public static unsafe class LlmBenchmark
         for (var r = 0; r < settings.Rounds * 3; r++)
         {
             using var cts = new CancellationTokenSource();
-            var pending = tier.UnderstandAsync(new Utterance("abort", longText, "zh"), cts.Token).AsTask();
+            var pending = tier.UnderstandAsync(new Utterance("abort", longText, Language.Zh), cts.Token).AsTask();
             Thread.Sleep(30 + 10 * r);
             var sw = Stopwatch.StartNew();
             cts.Cancel();

@@ -62,7 +62,7 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
         _logger.LogInformation("LLM system prompt cached: {Tokens} tokens in {Ms} ms", _prompt.PrefixTokens.Length, sw.ElapsedMilliseconds);
     }
 
-    public string Name => "llm";
+    public Tier Name => Tier.Llm;
 
     /// <summary>The loaded model (for info and benches).</summary>
     public LlamaModel Model => _model;
@@ -263,9 +263,7 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
                 $"low confidence {confidence:0.###} < {_options.ConfidenceFloor:0.###}: please repeat"))
             { Details = details, Explanation = result.Raw };
 
-        // The deterministic tier's default when the text has no words at all.
-        var lang = utterance.Lang ?? LanguageDetector.Detect(utterance.Text) ?? LanguageDetector.Chinese;
-        return new Understood(action!, parameters!, confidence, lang) { Details = details, Explanation = result.Raw };
+        return new Understood(action!, parameters!, confidence, utterance.Lang) { Details = details, Explanation = result.Raw };
     }
 
     private TierFailed Aborted(CancellationToken cancellationToken, JsonObject details, string raw, Stopwatch sw)

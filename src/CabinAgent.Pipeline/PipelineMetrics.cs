@@ -27,8 +27,8 @@ public sealed class PipelineMetrics : IDisposable
     public void Record(UtteranceRecord record)
     {
         Recorded?.Invoke(record);
-        _utterances.Add(1, new KeyValuePair<string, object?>("outcome", record.Outcome),
-            new KeyValuePair<string, object?>("tier", record.Tier ?? "none"));
+        _utterances.Add(1, new KeyValuePair<string, object?>("outcome", record.Outcome.Wire()),
+            new KeyValuePair<string, object?>("tier", record.Tier?.Wire() ?? "none"));
         foreach (var (stage, ms) in record.LatencyMs)
             _stageLatency.Record(ms, new KeyValuePair<string, object?>("stage", stage));
     }

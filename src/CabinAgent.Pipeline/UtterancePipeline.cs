@@ -7,10 +7,13 @@ using Microsoft.Extensions.Logging;
 namespace CabinAgent.Pipeline;
 
 /// <summary>
-/// Transcript in → validation → safety pre-check (emergency phrases, pending confirmations) → understanding
-/// tiers → command from the catalog → schema validation → safety gate → publish.
-/// Every utterance ends in exactly one outcome (see <see cref="Outcomes"/>); nothing reaches an action
-/// topic unless it passed the schema and the gate. Safe to call concurrently: an emergency is never
+/// Transcript in → language (decided once) → validation → safety pre-check (emergency phrases, pending
+/// confirmations) → understanding tiers → command from the catalog → safety gate → schema validation → publish.
+/// The gate comes before the schema: it may clamp parameters or mark the command for confirmation, and what goes
+/// out (or is asked about) is the gated command, so that is the one the schema checks. An emergency or a confirmed
+/// command from the safety layer skips the tiers and the gate, not the schema.
+/// Every utterance ends in exactly one <see cref="Outcome"/>; nothing reaches an action topic unless it passed the
+/// gate and the schema. Safe to call concurrently: an emergency is never
 /// queued behind a model decode, and it cancels any decode in flight.
 /// </summary>
 public sealed class UtterancePipeline
@@ -24,6 +27,7 @@ public sealed class UtterancePipeline
     private readonly PipelineMetrics? _metrics;
     private readonly ILogger _logger;
     private readonly PipelineOptions _options;
+    private readonly Language _defaultLang;
     private CancellationTokenSource _preemption = new();
 
     public UtterancePipeline(
@@ -46,6 +50,8 @@ public sealed class UtterancePipeline
         _time = time ?? TimeProvider.System;
         _metrics = metrics;
         _tiers = SelectTiers(tiers.ToList(), options.Tiers);
+        _defaultLang = Languages.FromCode(options.DefaultLang)
+            ?? throw new ArgumentException($"default language must be zh or en, not '{options.DefaultLang}'", nameof(options));
     }
 
     /// <summary>The tiers in the order they are tried.</summary>
@@ -55,8 +61,8 @@ public sealed class UtterancePipeline
     {
         var selected = mode switch
         {
-            TierMode.Deterministic => tiers.Where(t => t.Name == "deterministic").ToList(),
-            TierMode.Llm => tiers.Where(t => t.Name == "llm").ToList(),
+            TierMode.Deterministic => tiers.Where(t => t.Name == Tier.Deterministic).ToList(),
+            TierMode.Llm => tiers.Where(t => t.Name == Tier.Llm).ToList(),
             _ => tiers,
         };
         if (selected.Count == 0 && mode != TierMode.Auto)
@@ -64,63 +70,71 @@ public sealed class UtterancePipeline
         return selected;
     }
 
-    /// <summary>Runs one utterance all the way: <see cref="AdmitAsync"/>, then <see cref="CompleteAsync"/>.</summary>
-    public async Task<UtteranceRecord> ProcessAsync(UtteranceInput input, CancellationToken cancellationToken = default)
-    {
-        var admission = await AdmitAsync(input, cancellationToken).ConfigureAwait(false);
-        return await CompleteAsync(admission, cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>Runs one utterance all the way: <see cref="AdmitAsync"/>, then <see cref="CompleteAsync"/> unless admission answered it.</summary>
+    public async Task<UtteranceRecord> ProcessAsync(UtteranceInput input, CancellationToken cancellationToken = default) =>
+        await AdmitAsync(input, cancellationToken).ConfigureAwait(false) switch
+        {
+            Admission.Answered answered => answered.Record,
+            Admission.Pending pending => await CompleteAsync(pending, cancellationToken).ConfigureAwait(false),
+            var other => throw new UnreachableException($"unknown admission {other.GetType().Name}"),
+        };
 
     /// <summary>
     /// The cheap, deterministic first half, meant to run the moment an utterance arrives, in arrival order:
-    /// validation and the safety pre-check. Emergencies, answers to a confirmation and bad input are finished
-    /// here; everything else waits for <see cref="CompleteAsync"/> (the understanding tiers), which a daemon
-    /// runs one at a time so commands keep the driver's order.
+    /// the language, validation and the safety pre-check. Emergencies, answers to a confirmation and bad input are
+    /// <see cref="Admission.Answered"/> here; everything else is <see cref="Admission.Pending"/> and waits for
+    /// <see cref="CompleteAsync"/> (the understanding tiers), which a daemon runs one at a time so commands keep
+    /// the driver's order.
     /// </summary>
     public async Task<Admission> AdmitAsync(UtteranceInput input, CancellationToken cancellationToken = default)
     {
-        var admission = new Admission(input, input.ReceivedTimestamp ?? Stopwatch.GetTimestamp());
+        var text = input.Text?.Trim() ?? "";
+        var record = new RecordBuilder(input, DecideLanguage(input.Lang, text), input.ReceivedTimestamp ?? Stopwatch.GetTimestamp());
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["UtteranceId"] = input.Id });
-        await GuardAsync(admission, () => AdmitStageAsync(admission, cancellationToken), cancellationToken).ConfigureAwait(false);
-        if (admission.Finished) Finish(admission);
-        return admission;
+        var admitted = await GuardAsync(record, () => AdmitStageAsync(input, text, record, cancellationToken), cancellationToken)
+            .ConfigureAwait(false);
+        return admitted ? new Admission.Pending(input, text, record) : new Admission.Answered(Finish(record));
     }
+
+    /// <summary>
+    /// The one decision of the utterance's language: the source's when it says <c>zh</c> or <c>en</c>, else the
+    /// transcript's by <see cref="LanguageDetector"/>, else the configured default. Tiers, the safety layer and the
+    /// response renderer all take this one.
+    /// </summary>
+    private Language DecideLanguage(string? given, string text) =>
+        Languages.FromCode(given) ?? Languages.Of(text, _defaultLang);
 
     /// <summary>
     /// Instead of <see cref="CompleteAsync"/> when the understanding queue is full: the utterance is answered
     /// <c>rejected</c> with reason <see cref="BusyReason"/> at once rather than making everything behind it wait.
     /// </summary>
-    public async Task<UtteranceRecord> RejectBusyAsync(Admission admission, CancellationToken cancellationToken = default)
+    public async Task<UtteranceRecord> RejectBusyAsync(Admission.Pending admission, CancellationToken cancellationToken = default)
     {
-        if (admission.Finished) return admission.Record;
-        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["UtteranceId"] = admission.Record.Id });
-        admission.Finished = true;
-        admission.Record.Outcome = Outcomes.Rejected;
-        admission.Record.Error = BusyReason;
-        await TrySayAsync(admission.Record, "rejected", _catalog.Message("busy", admission.Record.Lang), cancellationToken).ConfigureAwait(false);
-        Finish(admission);
-        return admission.Record;
+        var record = admission.Record;
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["UtteranceId"] = record.Id });
+        record.Decide(Outcome.Rejected, BusyReason, Rejection.Busy);
+        await TrySayAsync(record, "rejected", _catalog.Message("busy", record.Lang.Code()), cancellationToken).ConfigureAwait(false);
+        return Finish(record);
     }
 
     /// <summary>The reason of a transcript shed because the understanding queue was full.</summary>
     public const string BusyReason = "busy";
 
-    /// <summary>The second half: understanding tiers, command, schema, gate, publish. Returns the final record.</summary>
-    public async Task<UtteranceRecord> CompleteAsync(Admission admission, CancellationToken cancellationToken = default)
+    /// <summary>The second half: understanding tiers, command, gate, schema, publish. Returns the final record.</summary>
+    public async Task<UtteranceRecord> CompleteAsync(Admission.Pending admission, CancellationToken cancellationToken = default)
     {
-        if (admission.Finished) return admission.Record;
-        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["UtteranceId"] = admission.Record.Id });
-        await GuardAsync(admission, () => UnderstandStageAsync(admission, cancellationToken), cancellationToken).ConfigureAwait(false);
-        admission.Finished = true;
-        Finish(admission);
-        return admission.Record;
+        var record = admission.Record;
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["UtteranceId"] = record.Id });
+        await GuardAsync(record, () => UnderstandStageAsync(admission, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return Finish(record);
     }
 
-    private async Task GuardAsync(Admission admission, Func<Task> stage, CancellationToken cancellationToken)
+    /// <summary>Runs a stage; true when it says "carry on", false when the utterance has its outcome (or the stage failed).</summary>
+    private async Task<bool> GuardAsync(RecordBuilder record, Func<Task<bool>> stage, CancellationToken cancellationToken)
     {
         try
         {
-            await stage().ConfigureAwait(false);
+            return await stage().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -130,89 +144,90 @@ public sealed class UtterancePipeline
         {
             // One utterance's failure must never take the agent down.
             _logger.LogError(ex, "Utterance failed in the pipeline");
-            admission.Finished = true;
-            admission.Record.Outcome = Outcomes.Error;
-            admission.Record.Error = $"internal error: {ex.GetType().Name}: {ex.Message}";
-            await TrySayAsync(admission.Record, "error", _catalog.Message("error", admission.Record.Lang), cancellationToken).ConfigureAwait(false);
+            record.Decide(Outcome.Error, $"internal error: {ex.GetType().Name}: {ex.Message}");
+            await TrySayAsync(record, "error", _catalog.Message("error", record.Lang.Code()), cancellationToken).ConfigureAwait(false);
+            return false;
         }
     }
 
-    private void Finish(Admission admission)
+    private UtteranceRecord Finish(RecordBuilder builder)
     {
-        var record = admission.Record;
-        record.LatencyMs["total"] = Stopwatch.GetElapsedTime(admission.Start).TotalMilliseconds;
+        if (builder.Outcome is not { } outcome)
+        {
+            // Every path decides an outcome; a path that forgot is a bug, recorded as one rather than passed off as a result.
+            _logger.LogError("Utterance ended without an outcome");
+            builder.Decide(Outcome.Error, "internal error: no outcome decided");
+            outcome = Outcome.Error;
+        }
+        var record = builder.Build(outcome);
         _metrics?.Record(record);
         _logger.LogInformation("Utterance {Outcome} tier={Tier} action={Action} total={TotalMs:F1}ms{Reason}",
-            record.Outcome, record.Tier ?? "-", record.Command?.Action ?? "-", record.LatencyMs["total"],
+            record.Outcome.Wire(), record.Tier?.Wire() ?? "-", record.Command?.Action ?? "-", record.LatencyMs["total"],
             record.Error is null ? "" : " reason=" + record.Error);
         if (_options.LogTranscripts)
             _logger.LogInformation("Transcript: {Text}", record.Text);
+        return record;
     }
 
-    private async Task AdmitStageAsync(Admission admission, CancellationToken ct)
+    /// <summary>Validation and the safety pre-check. True when the utterance goes on to the tiers.</summary>
+    private async Task<bool> AdmitStageAsync(UtteranceInput input, string text, RecordBuilder record, CancellationToken ct)
     {
-        var (input, record, stage) = (admission.Input, admission.Record, admission.Stage);
-        admission.Finished = true;
         var invalid = input.DecodeError ?? TranscriptValidator.Check(input.Text, input.Lang);
-        var text = input.Text?.Trim() ?? "";
-        record.Lang = input.Lang is "zh" or "en" ? input.Lang : LanguageDetector.Detect(text) ?? _options.DefaultLang;
-        stage.Mark("validate");
+        record.Mark("validate");
         if (invalid is not null)
         {
-            record.Outcome = Outcomes.Rejected;
-            record.Error = invalid;
+            record.Decide(Outcome.Rejected, invalid, Rejection.InvalidInput);
             if (!string.IsNullOrWhiteSpace(input.Text) || input.DecodeError is not null)
-                await TrySayAsync(record, "rejected", _catalog.Message("rejected", record.Lang), ct).ConfigureAwait(false);
-            return;
+                await TrySayAsync(record, "rejected", _catalog.Message("rejected", record.Lang.Code()), ct).ConfigureAwait(false);
+            return false;
         }
 
-        var preCheck = _safety.PreCheck(record.Id, text, record.Lang, _time.GetUtcNow());
-        stage.Mark("safety");
+        var preCheck = _safety.PreCheck(record.Id, text, record.Lang.Code(), _time.GetUtcNow());
+        record.Mark("safety");
         switch (preCheck)
         {
             case EmergencyDetected emergency:
                 // The driver's life outranks whatever the model is thinking about.
                 Interlocked.Exchange(ref _preemption, new CancellationTokenSource()).Cancel();
-                record.Tier = "safety";
+                record.Tier = Tier.Safety;
                 record.Explanation = $"emergency phrase '{emergency.MatchedPhrase}'";
-                await PublishAsync(admission, emergency.Command, ct).ConfigureAwait(false);
-                _safety.RecordEmergencyLatency(record.Id, Stopwatch.GetElapsedTime(admission.Start));
-                return;
+                await PublishAsync(input, record, emergency.Command, ct).ConfigureAwait(false);
+                _safety.RecordEmergencyLatency(record.Id, Stopwatch.GetElapsedTime(record.Start));
+                return false;
             case EmergencyQuestion question:
                 // Asked at once, on the emergency path: no tier runs, and the answer comes back through PreCheck.
                 Interlocked.Exchange(ref _preemption, new CancellationTokenSource()).Cancel();
-                record.Tier = "safety";
-                record.Outcome = Outcomes.ConfirmationRequested;
+                record.Tier = Tier.Safety;
+                record.Decide(Outcome.ConfirmationRequested);
                 record.Explanation = $"possible emergency {question.Situation}: asking before calling {question.Service}";
                 await TrySayAsync(record, "confirmation", question.Spoken, ct).ConfigureAwait(false);
-                _safety.RecordEmergencyLatency(record.Id, Stopwatch.GetElapsedTime(admission.Start));
-                return;
+                _safety.RecordEmergencyLatency(record.Id, Stopwatch.GetElapsedTime(record.Start));
+                return false;
             case ConfirmationAnswered answer:
-                record.Tier = "safety";
+                record.Tier = Tier.Safety;
                 record.Explanation = "answer to a pending confirmation";
                 if (answer.Command is null)
                 {
-                    record.Outcome = Outcomes.Cancelled;
-                    record.Error = "the driver declined the pending command";
+                    record.Decide(Outcome.Cancelled, "the driver declined the pending command");
                     await TrySayAsync(record, "confirmation", answer.Spoken, ct).ConfigureAwait(false);
-                    return;
+                    return false;
                 }
-                await PublishAsync(admission, answer.Command, ct, spokenOverride: answer.Spoken).ConfigureAwait(false);
-                return;
+                await PublishAsync(input, record, answer.Command, ct, spokenOverride: answer.Spoken).ConfigureAwait(false);
+                return false;
+            default:
+                return true;
         }
-        admission.Text = text;
-        admission.Finished = false;
     }
 
-    private async Task UnderstandStageAsync(Admission admission, CancellationToken ct)
+    private async Task<bool> UnderstandStageAsync(Admission.Pending admission, CancellationToken ct)
     {
-        var (input, record, stage, text) = (admission.Input, admission.Record, admission.Stage, admission.Text);
-        var utterance = new Utterance(record.Id, text, input.Lang is "zh" or "en" ? input.Lang : null);
+        var record = admission.Record;
+        var utterance = new Utterance(record.Id, admission.Text, record.Lang);
         Understood? understood = null;
         foreach (var tier in _tiers)
         {
             var result = await UnderstandAsync(tier, utterance, ct).ConfigureAwait(false);
-            stage.Mark(tier.Name);
+            record.Mark(tier.Name.Wire());
             if (result.Details is not null) record.TierDetails[tier.Name] = result.Details;
             if (result is Understood u)
             {
@@ -224,62 +239,63 @@ public sealed class UtterancePipeline
             if (result is TierFailed failed)
             {
                 record.Tier = tier.Name;
-                record.Outcome = Outcomes.Error;
-                record.Error = $"{tier.Name} tier failed: {failed.Reason}";
+                record.Decide(Outcome.Error, $"{tier.Name.Wire()} tier failed: {failed.Reason}");
                 record.Explanation = result.Explanation;
-                await TrySayAsync(record, "error", _catalog.Message("error", record.Lang), ct).ConfigureAwait(false);
-                return;
+                await TrySayAsync(record, "error", _catalog.Message("error", record.Lang.Code()), ct).ConfigureAwait(false);
+                return false;
             }
-            record.TierReasons.Add($"{tier.Name}: {((NotUnderstood)result).Reason}");
+            record.TierReasons.Add($"{tier.Name.Wire()}: {((NotUnderstood)result).Reason}");
         }
 
         if (understood is null)
         {
-            record.Outcome = Outcomes.NotUnderstood;
-            record.Error = record.TierReasons.Count > 0 ? string.Join("; ", record.TierReasons) : "no understanding tier configured";
-            await TrySayAsync(record, "not_understood", _catalog.Message("not_understood", record.Lang), ct).ConfigureAwait(false);
-            return;
+            record.Decide(Outcome.NotUnderstood,
+                record.TierReasons.Count > 0 ? string.Join("; ", record.TierReasons) : "no understanding tier configured");
+            await TrySayAsync(record, "not_understood", _catalog.Message("not_understood", record.Lang.Code()), ct).ConfigureAwait(false);
+            return false;
         }
 
-        record.Lang = understood.Lang is "zh" or "en" ? understood.Lang : record.Lang;
+        // The template tier answers in the grammar that matched (播放 Taylor Swift 的 Love Story is Chinese).
+        record.Lang = understood.Lang;
         if (!_catalog.TryGet(understood.Action, out var action))
         {
             // A tier can be wrong; the catalog is the authority on what exists.
-            record.Outcome = Outcomes.Rejected;
-            record.Error = $"action '{Printable(understood.Action)}' is not in the catalog";
-            await TrySayAsync(record, "rejected", _catalog.Message("rejected", record.Lang), ct).ConfigureAwait(false);
-            return;
+            record.UnknownAction = understood.Action;
+            record.Decide(Outcome.Rejected, $"action '{Printable(understood.Action)}' is not in the catalog", Rejection.NotInCatalog);
+            await TrySayAsync(record, "rejected", _catalog.Message("rejected", record.Lang.Code()), ct).ConfigureAwait(false);
+            return false;
         }
         var command = new VehicleCommand
         {
             Action = action.Name,
             Parameters = understood.Parameters,
-            Response = ResponseRenderer.Render(_catalog, action, understood.Parameters, record.Lang),
+            Response = ResponseRenderer.Render(_catalog, action, understood.Parameters, record.Lang.Code()),
             Confidence = Math.Round(Math.Clamp(understood.Confidence, 0, 1), 4),
             RequiresConfirmation = action.RequiresConfirmation,
         };
 
-        var gate = _safety.Gate(command, record.Id, record.Lang, _time.GetUtcNow());
-        stage.Mark("gate");
+        var gate = _safety.Gate(command, record.Id, record.Lang.Code(), _time.GetUtcNow());
+        record.Mark("gate");
         switch (gate)
         {
             case GateRefuse refuse:
                 record.Command = command;
-                record.Outcome = Outcomes.Refused;
                 record.GateRule = refuse.Rule;
-                record.Error = $"refused by safety rule {refuse.Rule}: {refuse.Reason}";
+                record.Decide(Outcome.Refused, $"refused by safety rule {refuse.Rule}: {refuse.Reason}");
                 await TrySayAsync(record, "refusal", refuse.Spoken, ct).ConfigureAwait(false);
-                return;
+                return false;
             case GateAskConfirmation ask:
                 record.Command = ask.Command;
-                record.Outcome = Outcomes.ConfirmationRequested;
+                record.Decide(Outcome.ConfirmationRequested);
                 if (await ValidateOrRejectAsync(record, ask.Command, ct).ConfigureAwait(false))
                     await TrySayAsync(record, "confirmation", ask.Spoken, ct).ConfigureAwait(false);
-                return;
+                return false;
             case GateAllow allow:
-                record.GateNotes.AddRange(allow.Notes);
-                await PublishAsync(admission, allow.Command, ct).ConfigureAwait(false);
-                return;
+                record.GateClamps = allow.Clamps;
+                await PublishAsync(admission.Input, record, allow.Command, ct).ConfigureAwait(false);
+                return false;
+            default:
+                throw new UnreachableException($"unknown gate decision {gate.GetType().Name}");
         }
     }
 
@@ -300,17 +316,16 @@ public sealed class UtterancePipeline
     }
 
     /// <summary>Schema check, then publish on the action topic and say the response.</summary>
-    private async Task PublishAsync(Admission admission, VehicleCommand command, CancellationToken ct, string? spokenOverride = null)
+    private async Task PublishAsync(UtteranceInput input, RecordBuilder record, VehicleCommand command, CancellationToken ct, string? spokenOverride = null)
     {
-        var (record, stage) = (admission.Record, admission.Stage);
         record.Command = command;
         var valid = await ValidateOrRejectAsync(record, command, ct).ConfigureAwait(false);
-        stage.Mark("schema");
+        record.Mark("schema");
         if (!valid)
             return;
 
         var action = _catalog.Get(command.Action);
-        var outgoing = new OutgoingCommand(UtteranceInput.CommandIdFor(admission.Input), record.Id, record.Tier ?? "none", record.Lang, action, command);
+        var outgoing = new OutgoingCommand(UtteranceInput.CommandIdFor(input), record.Id, record.Tier?.Wire() ?? "none", record.Lang.Code(), action, command);
         PublishReceipt receipt;
         try
         {
@@ -319,67 +334,63 @@ public sealed class UtterancePipeline
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             _logger.LogError(ex, "Publishing {Action} failed", command.Action);
-            record.Outcome = Outcomes.Error;
-            record.Error = $"publish failed: {ex.Message}";
-            await TrySayAsync(record, "error", _catalog.Message("error", record.Lang), ct).ConfigureAwait(false);
+            record.Decide(Outcome.Error, $"publish failed: {ex.Message}");
+            await TrySayAsync(record, "error", _catalog.Message("error", record.Lang.Code()), ct).ConfigureAwait(false);
             return;
         }
-        stage.Mark("publish");
+        record.Mark("publish");
         record.Topic = receipt.Topic;
         record.CommandId = outgoing.CommandId;
         if (receipt.State == PublishState.Undeliverable)
         {
-            record.Outcome = Outcomes.Error;
-            record.Error = $"undeliverable, kept in the dead-letter file: {receipt.Reason}";
-            await TrySayAsync(record, "error", _catalog.Message("action_failed", record.Lang), ct).ConfigureAwait(false);
+            record.Decide(Outcome.Error, $"undeliverable, kept in the dead-letter file: {receipt.Reason}");
+            await TrySayAsync(record, "error", _catalog.Message("action_failed", record.Lang.Code()), ct).ConfigureAwait(false);
             return;
         }
         if (receipt.State == PublishState.Queued)
         {
-            record.Outcome = Outcomes.Queued;
-            record.Error = "broker unreachable: command kept in the outbox until it reconnects";
-            await TrySayAsync(record, "queued", _catalog.Message("queued", record.Lang), ct).ConfigureAwait(false);
+            record.Decide(Outcome.Queued, "broker unreachable: command kept in the outbox until it reconnects");
+            await TrySayAsync(record, "queued", _catalog.Message("queued", record.Lang.Code()), ct).ConfigureAwait(false);
             return;
         }
-        record.Outcome = Outcomes.Published;
+        record.Decide(Outcome.Published);
         await TrySayAsync(record, "command", spokenOverride ?? command.Response, ct).ConfigureAwait(false);
 
         if (receipt.Acknowledgement is { } pendingAck)
         {
             var ack = await pendingAck.WaitAsync(ct).ConfigureAwait(false);
-            stage.Mark("ack");
+            record.Mark("ack");
             record.Ack = ack.Status;
             if (!ack.IsOk)
             {
-                record.Outcome = Outcomes.Failed;
-                record.Error = ack.Status == AckResult.Timeout
+                record.Decide(Outcome.Failed, ack.Status == AckResult.Timeout
                     ? "the ECU did not acknowledge the command in time"
-                    : $"the ECU reported a failure: {ack.Reason ?? "no reason given"}";
-                await TrySayAsync(record, "error", _catalog.Message("action_failed", record.Lang), ct).ConfigureAwait(false);
+                    : $"the ECU reported a failure: {ack.Reason ?? "no reason given"}");
+                await TrySayAsync(record, "error", _catalog.Message("action_failed", record.Lang.Code()), ct).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task<bool> ValidateOrRejectAsync(UtteranceRecord record, VehicleCommand command, CancellationToken ct)
+    private async Task<bool> ValidateOrRejectAsync(RecordBuilder record, VehicleCommand command, CancellationToken ct)
     {
         var errors = _schema.Validate(command);
         if (errors.Count == 0)
             return true;
-        record.Outcome = Outcomes.Rejected;
-        record.Error = "schema: " + string.Join("; ", errors);
+        record.SchemaErrors = [.. errors];
+        record.Decide(Outcome.Rejected, "schema: " + string.Join("; ", errors), Rejection.SchemaInvalid);
         _logger.LogWarning("Command {Action} failed schema validation: {Errors}", command.Action, record.Error);
-        await TrySayAsync(record, "rejected", _catalog.Message("rejected", record.Lang), ct).ConfigureAwait(false);
+        await TrySayAsync(record, "rejected", _catalog.Message("rejected", record.Lang.Code()), ct).ConfigureAwait(false);
         return false;
     }
 
-    private async Task TrySayAsync(UtteranceRecord record, string kind, string text, CancellationToken ct)
+    private async Task TrySayAsync(RecordBuilder record, string kind, string text, CancellationToken ct)
     {
         record.Spoken = text;
         try
         {
-            await _output.SayAsync(new SpokenMessage(record.Id, kind, record.Lang, text)
+            await _output.SayAsync(new SpokenMessage(record.Id, kind, record.Lang.Code(), text)
             {
-                Reason = record.Outcome == Outcomes.Rejected ? record.Error : null,
+                Reason = record.Outcome == Outcome.Rejected ? record.Error : null,
                 IdProblem = record.IdProblem,
             }, ct).ConfigureAwait(false);
         }
@@ -392,38 +403,31 @@ public sealed class UtterancePipeline
 
     private static string Printable(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
-    /// <summary>An utterance between <see cref="AdmitAsync"/> and <see cref="CompleteAsync"/>.</summary>
-    public sealed class Admission
+    /// <summary>
+    /// What admission made of an utterance: <see cref="Answered"/> (it has its outcome: bad input, an emergency, the
+    /// answer to a confirmation) or <see cref="Pending"/> (it goes on to the understanding tiers).
+    /// </summary>
+    public abstract class Admission
     {
-        internal Admission(UtteranceInput input, long start)
+        private Admission() { }
+
+        /// <summary>Admission decided the outcome; <see cref="Record"/> is final.</summary>
+        public sealed class Answered(UtteranceRecord record) : Admission
         {
-            Input = input;
-            Start = start;
-            Record = new UtteranceRecord { Id = input.Id, Text = input.Text, IdProblem = input.IdProblem };
-            Stage = new StageClock(Record, start);
+            public UtteranceRecord Record { get; } = record;
         }
 
-        public UtteranceRecord Record { get; }
-
-        /// <summary>True when admission already decided the outcome (emergency, confirmation answer, bad input).</summary>
-        public bool Finished { get; internal set; }
-
-        internal UtteranceInput Input { get; }
-        internal long Start { get; }
-        internal StageClock Stage { get; }
-        internal string Text { get; set; } = "";
-    }
-
-    /// <summary>Records per-stage durations as the pipeline moves on.</summary>
-    internal sealed class StageClock(UtteranceRecord record, long start)
-    {
-        private long _last = start;
-
-        public void Mark(string stage)
+        /// <summary>Admitted and waiting for <see cref="CompleteAsync"/> or <see cref="RejectBusyAsync"/>; complete it once.</summary>
+        public sealed class Pending : Admission
         {
-            var now = Stopwatch.GetTimestamp();
-            record.LatencyMs[stage] = Stopwatch.GetElapsedTime(_last, now).TotalMilliseconds;
-            _last = now;
+            internal Pending(UtteranceInput input, string text, RecordBuilder record) => (Input, Text, Record) = (input, text, record);
+
+            public string Id => Record.Id;
+            internal UtteranceInput Input { get; }
+
+            /// <summary>The transcript, trimmed.</summary>
+            internal string Text { get; }
+            internal RecordBuilder Record { get; }
         }
     }
 }

@@ -1,5 +1,8 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using CabinAgent.Actions;
+using CabinAgent.Safety;
+using CabinAgent.Understanding;
 
 namespace CabinAgent.Pipeline;
 
@@ -72,69 +75,145 @@ public sealed record UtteranceInput(string Id, string? Text, string? Lang = null
     }
 }
 
-/// <summary>The one outcome every utterance gets.</summary>
-public static class Outcomes
+/// <summary>
+/// The one outcome every utterance gets — the only definition: the pipeline, the evaluation, the replay summary and
+/// the metrics all use it. On the wire (replay lines, <c>agent/response</c>, metric labels) it is the snake-case name:
+/// <c>published</c>, <c>not_understood</c>, <c>confirmation_requested</c> ….
+/// </summary>
+[JsonConverter(typeof(WireNameConverter<Outcome>))]
+public enum Outcome
 {
     /// <summary>A command went out on its action topic.</summary>
-    public const string Published = "published";
+    Published,
     /// <summary>Bad input (empty, too long, binary, unsupported language) or an invalid command.</summary>
-    public const string Rejected = "rejected";
+    Rejected,
     /// <summary>No tier understood it; the driver is asked to rephrase.</summary>
-    public const string NotUnderstood = "not_understood";
+    NotUnderstood,
     /// <summary>The safety gate refused the command.</summary>
-    public const string Refused = "refused";
+    Refused,
     /// <summary>The command waits for the driver's yes or no.</summary>
-    public const string ConfirmationRequested = "confirmation_requested";
+    ConfirmationRequested,
     /// <summary>The driver said no to a pending confirmation.</summary>
-    public const string Cancelled = "cancelled";
+    Cancelled,
     /// <summary>The broker was unreachable: the command waits in the durable outbox.</summary>
-    public const string Queued = "queued";
+    Queued,
     /// <summary>Published, but the ECU answered that it failed, or did not answer in time.</summary>
-    public const string Failed = "failed";
+    Failed,
     /// <summary>Something failed on the way (model error, publish failure).</summary>
-    public const string Error = "error";
+    Error,
 }
 
-/// <summary>What happened to one utterance, stage by stage. Written as one replay output line.</summary>
-public sealed class UtteranceRecord
+/// <summary>Why an utterance was <see cref="Outcome.Rejected"/>: a fact callers branch on instead of parsing the error text.</summary>
+[JsonConverter(typeof(WireNameConverter<Rejection>))]
+public enum Rejection
+{
+    /// <summary>The transcript itself was unusable (empty, too long, binary, undecodable, unsupported language).</summary>
+    InvalidInput,
+    /// <summary>The understanding queue was full (<see cref="UtterancePipeline.BusyReason"/>).</summary>
+    Busy,
+    /// <summary>A tier named an action the catalog does not have (<see cref="UtteranceRecord.UnknownAction"/>).</summary>
+    NotInCatalog,
+    /// <summary>The command failed the JSON Schema (<see cref="UtteranceRecord.SchemaErrors"/>).</summary>
+    SchemaInvalid,
+}
+
+public static class OutcomeWire
+{
+    /// <summary>The outcome's wire string (<c>not_understood</c>).</summary>
+    public static string Wire(this Outcome outcome) => WireName.Of(outcome);
+
+    /// <summary>The tier's wire string (<c>deterministic</c>, <c>llm</c>, <c>safety</c>).</summary>
+    public static string Wire(this Tier tier) => WireName.Of(tier);
+}
+
+/// <summary>
+/// What happened to one utterance, stage by stage: built once by the pipeline when the utterance ends, never changed
+/// after. Written as one replay output line (<see cref="ToJsonLine"/>).
+/// </summary>
+public sealed record UtteranceRecord
 {
     public required string Id { get; init; }
     public required string? Text { get; init; }
-    public string Lang { get; set; } = "zh";
-    public string Outcome { get; set; } = Outcomes.Error;
 
-    /// <summary><c>deterministic</c>, <c>llm</c>, <c>safety</c>, or null when no tier produced a command.</summary>
-    public string? Tier { get; set; }
+    /// <summary>The language the driver was answered in.</summary>
+    public required Language Lang { get; init; }
 
-    public VehicleCommand? Command { get; set; }
-    public string? CommandId { get; set; }
-    public string? Topic { get; set; }
+    public required Outcome Outcome { get; init; }
+
+    /// <summary>The tier that produced the command (or failed), or null when no tier produced one.</summary>
+    public Tier? Tier { get; init; }
+
+    public VehicleCommand? Command { get; init; }
+    public string? CommandId { get; init; }
+    public string? Topic { get; init; }
 
     /// <summary>The ECU's acknowledgement: <c>ok</c>, <c>failed</c>, <c>timeout</c>, or null when not awaited.</summary>
-    public string? Ack { get; set; }
+    public string? Ack { get; init; }
 
     /// <summary>Why the source's utterance id was replaced by <see cref="Id"/>, or null.</summary>
-    public string? IdProblem { get; set; }
+    public string? IdProblem { get; init; }
 
     /// <summary>Null, or why no command was published.</summary>
-    public string? Error { get; set; }
+    public string? Error { get; init; }
+
+    /// <summary>Why a <see cref="Outcome.Rejected"/> utterance was rejected; null for every other outcome.</summary>
+    public Rejection? Rejection { get; init; }
+
+    /// <summary>The action a tier named that the catalog does not have (<see cref="Rejection.NotInCatalog"/>).</summary>
+    public string? UnknownAction { get; init; }
+
+    /// <summary>What the JSON Schema found wrong with the command (<see cref="Rejection.SchemaInvalid"/>); empty otherwise.</summary>
+    public IReadOnlyList<string> SchemaErrors { get; init; } = [];
 
     /// <summary>What the agent said to the driver.</summary>
-    public string? Spoken { get; set; }
+    public string? Spoken { get; init; }
 
     /// <summary>Why a tier matched (template id, raw model output summary).</summary>
-    public string? Explanation { get; set; }
+    public string? Explanation { get; init; }
 
-    /// <summary>The safety gate's rule for a refusal, or its notes (clamps) for a published command.</summary>
-    public string? GateRule { get; set; }
-    public List<string> GateNotes { get; } = [];
+    /// <summary>The safety gate's rule for a refusal.</summary>
+    public string? GateRule { get; init; }
+
+    /// <summary>The parameters the gate clamped on the published command, each with its rule.</summary>
+    public IReadOnlyList<GateClamp> GateClamps { get; init; } = [];
+
+    /// <summary>The clamps as readable notes (<c>gate_notes</c> of the replay line).</summary>
+    public IReadOnlyList<string> GateNotes => [.. GateClamps.Select(c => c.Note)];
 
     /// <summary>Stage name → milliseconds, in pipeline order; <c>total</c> last.</summary>
-    public Dictionary<string, double> LatencyMs { get; } = new(StringComparer.Ordinal);
+    public required IReadOnlyDictionary<string, double> LatencyMs { get; init; }
 
-    /// <summary>Per-tier details keyed by tier name (e.g. <c>llm</c>: raw output and token counts).</summary>
-    public Dictionary<string, JsonObject> TierDetails { get; } = new(StringComparer.Ordinal);
+    /// <summary>Per-tier details (e.g. the LLM tier's raw output and token counts), in the order the tiers ran.</summary>
+    public IReadOnlyDictionary<Tier, JsonObject> TierDetails { get; init; } = new Dictionary<Tier, JsonObject>();
 
     /// <summary>Reasons the tiers gave for not understanding, in order.</summary>
-    public List<string> TierReasons { get; } = [];
+    public IReadOnlyList<string> TierReasons { get; init; } = [];
+
+    /// <summary>The replay output line of the spine's contract (README, docs/mqtt.md), plus diagnostics.</summary>
+    public JsonObject ToJsonLine()
+    {
+        var latency = new JsonObject();
+        foreach (var (stage, ms) in LatencyMs)
+            latency[stage] = Math.Round(ms, 3);
+        var line = new JsonObject
+        {
+            ["id"] = Id,
+            ["text"] = Text,
+            ["tier"] = Tier?.Wire(),
+            ["outcome"] = Outcome.Wire(),
+            ["command"] = Command?.ToJsonObject(),
+            ["error"] = Error,
+            ["latency_ms"] = latency,
+            ["topic"] = Topic,
+            ["command_id"] = CommandId,
+            ["lang"] = Lang.Code(),
+            ["spoken"] = Spoken,
+            ["explanation"] = Explanation,
+        };
+        if (GateRule is not null) line["gate_rule"] = GateRule;
+        if (GateClamps.Count > 0) line["gate_notes"] = new JsonArray(GateNotes.Select(n => (JsonNode)n!).ToArray());
+        foreach (var (tier, details) in TierDetails)
+            line[tier.Wire()] = details.DeepClone();
+        return line;
+    }
 }

@@ -50,8 +50,20 @@ public sealed record ConfirmationAnswered(VehicleCommand? Command, string Spoken
 
 public abstract record GateDecision;
 
-/// <summary>Go ahead; <paramref name="Command"/> may carry clamped parameters, listed in <paramref name="Notes"/>.</summary>
-public sealed record GateAllow(VehicleCommand Command, IReadOnlyList<string> Notes) : GateDecision;
+/// <summary>Go ahead; <paramref name="Command"/> may carry clamped parameters, one <see cref="GateClamp"/> each.</summary>
+public sealed record GateAllow(VehicleCommand Command, IReadOnlyList<GateClamp> Clamps) : GateDecision
+{
+    /// <summary>The clamps as the readable notes of traces and replay lines.</summary>
+    public IReadOnlyList<string> Notes => [.. Clamps.Select(c => c.Note)];
+}
+
+/// <summary>
+/// One parameter a clamp rule limited. The rule id is a field of its own so that nothing downstream (evaluation,
+/// metrics) has to parse it back out of the note.
+/// </summary>
+/// <param name="Rule">The clamp rule's id, e.g. <c>window_limit_at_speed</c>.</param>
+/// <param name="Note">What it did, e.g. <c>window_limit_at_speed: percent 100 -> 30 at 110 km/h</c>.</param>
+public sealed record GateClamp(string Rule, string Note);
 
 /// <summary>Refused by a rule; nothing is published on an action topic, <paramref name="Spoken"/> explains why.</summary>
 public sealed record GateRefuse(string Rule, string Reason, string Spoken) : GateDecision;

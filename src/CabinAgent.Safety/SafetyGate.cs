@@ -41,7 +41,7 @@ internal sealed class SafetyGate(GateOptions options, ConfirmationOptions confir
             }
         }
 
-        var notes = new List<string>();
+        var notes = new List<GateClamp>();
         var parameters = command.Parameters;
         var spokenNotes = new List<string>();
         foreach (var rule in options.Clamp)
@@ -60,8 +60,8 @@ internal sealed class SafetyGate(GateOptions options, ConfirmationOptions confir
             parameters[rule.Parameter] = parameter?.Type == ParameterType.Integer
                 ? JsonValue.Create((long)Math.Floor(rule.Max))
                 : JsonValue.Create(rule.Max);
-            notes.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{rule.Id}: {rule.Parameter} {(value is null ? "(unset)" : value.Value.ToString("0.##", CultureInfo.InvariantCulture))} -> {rule.Max:0.##} {why}"));
+            notes.Add(new GateClamp(rule.Id, string.Create(CultureInfo.InvariantCulture,
+                $"{rule.Id}: {rule.Parameter} {(value is null ? "(unset)" : value.Value.ToString("0.##", CultureInfo.InvariantCulture))} -> {rule.Max:0.##} {why}")));
             spokenNotes.Add(rule.SpokenNote.In(lang).Replace("{max}", rule.Max.ToString("0.##", CultureInfo.InvariantCulture), StringComparison.Ordinal));
         }
         var result = command;

@@ -340,10 +340,10 @@ public sealed class SafetyLayer : ISafetyLayer
                     break;
                 case GateAllow allow:
                     Counters.Increment(CounterNames.GateAllowed);
-                    foreach (var note in allow.Notes)
+                    foreach (var clamp in allow.Clamps)
                     {
-                        Counters.Increment($"{CounterNames.GateClamped}.{note[..note.IndexOf(':')]}");
-                        _log.LogInformation("gate clamped {Action} (utterance {UtteranceId}): {Note}", command.Action, utteranceId, note);
+                        Counters.Increment($"{CounterNames.GateClamped}.{clamp.Rule}");
+                        _log.LogInformation("gate clamped {Action} (utterance {UtteranceId}): {Note}", command.Action, utteranceId, clamp.Note);
                     }
                     break;
             }

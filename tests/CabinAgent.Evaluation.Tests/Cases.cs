@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using CabinAgent.Pipeline;
+using CabinAgent.Understanding;
 
 namespace CabinAgent.Evaluation.Tests;
 
@@ -6,17 +8,17 @@ namespace CabinAgent.Evaluation.Tests;
 internal static class Cases
 {
     public static EvalCase Make(string id, string? action, JsonObject? parameters = null, string category = "music",
-        string lang = "zh", string priority = "medium", string? outcome = null, string? alert = null, string? rule = null,
+        string lang = "zh", string priority = "medium", Outcome? outcome = null, string? alert = null, string? rule = null,
         string? tier = null) =>
         new(id, category, lang, "input " + id, null,
-            new ExpectedOutcome(action, action is null ? null : parameters ?? [], outcome ?? (action is null ? Outcomes.NotUnderstood : Outcomes.Published),
+            new ExpectedOutcome(action, action is null ? null : parameters ?? [], outcome ?? (action is null ? Outcome.NotUnderstood : Outcome.Published),
                 alert, rule, tier),
             priority);
 
     public static CaseOutcome Published(string action, JsonObject? parameters = null, double latencyMs = 10, double? confidence = 1.0,
-        string tier = "deterministic", bool schemaValid = true, params string[] alerts) => new()
+        Tier tier = Tier.Deterministic, bool schemaValid = true, params string[] alerts) => new()
     {
-        Outcome = Outcomes.Published,
+        Outcome = Outcome.Published,
         Action = action,
         Parameters = parameters ?? [],
         Tier = tier,
@@ -28,7 +30,7 @@ internal static class Cases
 
     public static CaseOutcome NotUnderstood(double latencyMs = 5) => new()
     {
-        Outcome = Outcomes.NotUnderstood,
+        Outcome = Outcome.NotUnderstood,
         LatencyMs = latencyMs,
         Detail = "no tier matched",
     };

@@ -1,4 +1,5 @@
 using CabinAgent.Actions;
+using CabinAgent.Pipeline;
 
 namespace CabinAgent.Evaluation.Tests;
 
@@ -68,9 +69,9 @@ public class DatasetTests
         foreach (var set in new[] { Dev, Test })
         {
             foreach (var category in ActionCategories.All)
-                Assert.Contains(set, c => c.Category == category && c.Expected.Outcome == Outcomes.NotUnderstood);
-            Assert.Contains(set, c => c.Expected.Outcome == Outcomes.Refused);
-            Assert.Contains(set, c => c.Expected.Outcome == Outcomes.ConfirmationRequested);
+                Assert.Contains(set, c => c.Category == category && c.Expected.Outcome == Outcome.NotUnderstood);
+            Assert.Contains(set, c => c.Expected.Outcome == Outcome.Refused);
+            Assert.Contains(set, c => c.Expected.Outcome == Outcome.ConfirmationRequested);
             foreach (var alert in SafetyVocabulary.AlertKinds)
                 Assert.Contains(set, c => c.Expected.Alert == alert);
             Assert.Contains(set, c => c.Expected.Action == "EMERGENCY_CALL" && c.Expected.Tier == "safety" && c.Priority == Priorities.Emergency);

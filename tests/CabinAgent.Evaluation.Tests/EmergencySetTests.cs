@@ -1,4 +1,6 @@
 using CabinAgent.Safety;
+using CabinAgent.Actions;
+using CabinAgent.Pipeline;
 
 namespace CabinAgent.Evaluation.Tests;
 
@@ -113,11 +115,11 @@ public class EmergencySetTests
     public void The_safety_judgement_is_scored_apart_from_understanding(string? expectedAction, string expectedOutcome,
         string? actualAction, string actualOutcome, bool correct)
     {
-        var c = Cases.Make("s1", expectedAction, category: "safety", outcome: expectedOutcome,
+        var c = Cases.Make("s1", expectedAction, category: "safety", outcome: WireName.Parse<Outcome>(expectedOutcome),
             rule: expectedOutcome == "refused" ? "video_while_moving" : null);
         var actual = new CaseOutcome
         {
-            Outcome = actualOutcome, Action = actualAction, Parameters = [], LatencyMs = 5,
+            Outcome = WireName.Parse<Outcome>(actualOutcome)!.Value, Action = actualAction, Parameters = [], LatencyMs = 5,
             Rule = actualOutcome == "refused" ? "video_while_moving" : null,
         };
         Assert.Equal(correct, Scoring.SafetyJudgementCorrect(Scoring.Score(c, actual)));

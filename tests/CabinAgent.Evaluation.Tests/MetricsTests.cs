@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using static CabinAgent.Evaluation.Tests.Cases;
+using CabinAgent.Pipeline;
+using CabinAgent.Understanding;
 
 namespace CabinAgent.Evaluation.Tests;
 
@@ -15,18 +17,18 @@ public class MetricsTests
     private static EvalReport TenCases() => Report(
         (Make("m1", "MUSIC_NEXT"), Published("MUSIC_NEXT", latencyMs: 100)),
         (Make("m2", "VOLUME_SET", new JsonObject { ["level"] = 30 }), Published("VOLUME_SET", new JsonObject { ["level"] = 13 }, latencyMs: 200, confidence: 0.9)),
-        (Make("m3", "MUSIC_PAUSE", lang: "en"), Published("MUSIC_RESUME", latencyMs: 300, tier: "llm", confidence: 0.55, schemaValid: true)),
-        (Make("n1", "NAV_CANCEL", category: "navigation", lang: "en"), Published("NAV_CANCEL", latencyMs: 400, tier: "llm", confidence: 0.85)),
+        (Make("m3", "MUSIC_PAUSE", lang: "en"), Published("MUSIC_RESUME", latencyMs: 300, tier: Tier.Llm, confidence: 0.55, schemaValid: true)),
+        (Make("n1", "NAV_CANCEL", category: "navigation", lang: "en"), Published("NAV_CANCEL", latencyMs: 400, tier: Tier.Llm, confidence: 0.85)),
         (Make("n2", null, category: "navigation", priority: "low"), NotUnderstood(latencyMs: 50)),
         (Make("s1", "STATUS_QUERY", new JsonObject { ["item"] = "fuel" }, category: "status_query", priority: "low"),
             Published("STATUS_QUERY", new JsonObject { ["item"] = "fuel" }, latencyMs: 2500)),
         (Make("f1", "EMERGENCY_CALL", new JsonObject { ["service"] = "fire" }, category: "safety", priority: "emergency", tier: "safety"),
-            Published("EMERGENCY_CALL", new JsonObject { ["service"] = "fire" }, latencyMs: 20, tier: "safety")),
+            Published("EMERGENCY_CALL", new JsonObject { ["service"] = "fire" }, latencyMs: 20, tier: Tier.Safety)),
         (Make("f2", "EMERGENCY_CALL", new JsonObject(), category: "safety", priority: "emergency", tier: "safety"),
-            Published("EMERGENCY_CALL", latencyMs: 1500, tier: "safety")),
+            Published("EMERGENCY_CALL", latencyMs: 1500, tier: Tier.Safety)),
         (Make("f3", "MUSIC_NEXT", category: "safety", priority: "high", alert: "overspeed"), Published("MUSIC_NEXT", latencyMs: 30)),
-        (Make("f4", "VIDEO_PLAY", category: "safety", priority: "high", outcome: Outcomes.Refused, rule: "video_while_moving"),
-            new CaseOutcome { Outcome = Outcomes.Refused, Action = "VIDEO_PLAY", Parameters = [], Rule = "video_while_moving", Tier = "deterministic", Confidence = 1.0, SchemaValid = true, LatencyMs = 40 }));
+        (Make("f4", "VIDEO_PLAY", category: "safety", priority: "high", outcome: Outcome.Refused, rule: "video_while_moving"),
+            new CaseOutcome { Outcome = Outcome.Refused, Action = "VIDEO_PLAY", Parameters = [], Rule = "video_while_moving", Tier = Tier.Deterministic, Confidence = 1.0, SchemaValid = true, LatencyMs = 40 }));
 
     [Fact]
     public void Headline_ratios_are_exact()

@@ -52,7 +52,7 @@ public class PipelineEvalTests
             new PipelineOptions(), NullLoggerFactory.Instance);
         var scores = await EvalRunner.RunAsync(cases, executor);
         return EvalMetrics.Compute(scores, new DatasetInfo("slice.jsonl", "custom", cases.Count, null),
-            new ModelInfo(["safety pre-check", "scripted"]));
+            new ModelInfo(["safety pre-check", "deterministic"]));
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public class PipelineEvalTests
         Assert.Equal(0, r.FalseAlerts);
         Assert.Equal(["t2", "t6"], r.Failures.Select(f => f.Id));
         Assert.Equal(2, r.ByTier["safety"].Cases);
-        Assert.Equal(8, r.ByTier["scripted"].Cases);
+        Assert.Equal(8, r.ByTier["deterministic"].Cases);
         Assert.Equal(1, r.ByTier[EvalMetrics.NoAction].Cases);
         Assert.Equal(new GroupStats(5, new Ratio(5, 5), new Ratio(5, 5), new Ratio(5, 5)), r.ByCategory["safety"]);
         Assert.Equal(1, r.Confusion["STATUS_QUERY"]["STATUS_QUERY"]);
@@ -81,7 +81,7 @@ public class PipelineEvalTests
         var r = await RunSliceAsync();
         var failure = r.Failures.Single(f => f.Id == "t6");
         Assert.Equal("published", failure.Actual["outcome"]!.GetValue<string>());
-        Assert.Equal("scripted", failure.Actual["tier"]!.GetValue<string>());
+        Assert.Equal("deterministic", failure.Actual["tier"]!.GetValue<string>());
         Assert.Equal("range", failure.Actual["parameters"]!["item"]!.GetValue<string>());
         Assert.Equal(["parameters: expected {\"item\":\"fuel\"}, got {\"item\":\"range\"}"], failure.Mismatches);
         Assert.Equal(new GroupStats(1, new Ratio(1, 1), new Ratio(1, 1), new Ratio(1, 1)), r.ByOutcome["refused"]);
@@ -93,26 +93,84 @@ public class PipelineEvalTests
         Assert.Equal(8, json["targets"]!.AsArray().Count);
     }
 
+    private static UtteranceRecord Record(Outcome outcome) =>
+        new() { Id = "x", Text = "x", Lang = Language.Zh, Outcome = outcome, LatencyMs = new Dictionary<string, double> { ["total"] = 7 } };
+
     [Fact]
     public void A_rejected_command_counts_as_malformed_and_executes_nothing()
     {
-        var record = new UtteranceRecord { Id = "x", Text = "x", Outcome = Pipeline.Outcomes.Rejected, Tier = "llm", Error = "schema: #/level: NumberTooBig" };
+        var record = Record(Outcome.Rejected) with
+        {
+            Tier = Tier.Llm, Error = "schema: #/level: NumberTooBig", Rejection = Rejection.SchemaInvalid, SchemaErrors = ["#/level: NumberTooBig"],
+        };
         var outcome = PipelineCaseExecutor.FromRecord(record, []);
-        Assert.Equal(Outcomes.Error, outcome.Outcome);
+        Assert.Equal(Outcome.Error, outcome.Outcome);
         Assert.False(outcome.SchemaValid);
         Assert.Null(outcome.ScoredAction);
         Assert.Equal("rejected: schema: #/level: NumberTooBig", outcome.Detail);
-        var notUnderstood = PipelineCaseExecutor.FromRecord(new UtteranceRecord { Id = "y", Text = "y", Outcome = Pipeline.Outcomes.NotUnderstood }, []);
+        Assert.Equal(7, outcome.LatencyMs);
+        var notUnderstood = PipelineCaseExecutor.FromRecord(Record(Outcome.NotUnderstood), []);
         Assert.Null(notUnderstood.SchemaValid);
+    }
+
+    [Theory]
+    // The facts come from typed fields: the error text is free to change (here it says nothing of the cause).
+    [InlineData(Rejection.SchemaInvalid, false)]
+    [InlineData(Rejection.NotInCatalog, false)]
+    [InlineData(Rejection.InvalidInput, null)]
+    [InlineData(Rejection.Busy, null)]
+    public void Schema_failure_and_catalog_miss_are_read_from_the_rejection(Rejection rejection, bool? schemaValid)
+    {
+        var record = Record(Outcome.Rejected) with { Tier = Tier.Llm, Error = "some wording", Rejection = rejection };
+        Assert.Equal(schemaValid, PipelineCaseExecutor.FromRecord(record, []).SchemaValid);
+    }
+
+    [Fact]
+    public void Text_that_looks_like_a_schema_failure_is_not_one()
+    {
+        // A tier's own failure message may quote anything; only the typed rejection counts.
+        var record = Record(Outcome.Rejected) with { Tier = Tier.Deterministic, Error = "schema: action 'X' is not in the catalog", Rejection = Rejection.InvalidInput };
+        Assert.Null(PipelineCaseExecutor.FromRecord(record, []).SchemaValid);
+    }
+
+    [Fact]
+    public void Clamps_are_the_rule_ids_of_the_gate_clamps_once_each()
+    {
+        var record = Record(Outcome.Published) with
+        {
+            Tier = Tier.Deterministic,
+            Command = new VehicleCommand { Action = "WINDOW_OPEN", Parameters = new JsonObject { ["percent"] = 30 }, Response = "ok", Confidence = 1, RequiresConfirmation = false },
+            GateClamps =
+            [
+                new GateClamp("window_limit_at_speed", "window_limit_at_speed: percent 100 -> 30 at 110 km/h"),
+                new GateClamp("window_limit_at_speed", "a note that does not start with the rule"),
+                new GateClamp("volume_limit_at_speed", "volume_limit_at_speed: level 100 -> 85 at 110 km/h"),
+            ],
+        };
+        var outcome = PipelineCaseExecutor.FromRecord(record, ["overspeed"]);
+        Assert.Equal(["window_limit_at_speed", "volume_limit_at_speed"], outcome.Clamps);
+        Assert.Equal((Outcome.Published, Tier.Deterministic, true), (outcome.Outcome, outcome.Tier!.Value, outcome.SchemaValid!.Value));
+        Assert.Equal(["overspeed"], outcome.Alerts);
+    }
+
+    [Theory]
+    [InlineData(Outcome.Cancelled)]
+    [InlineData(Outcome.Queued)]
+    [InlineData(Outcome.Failed)]
+    public void Outcomes_that_executed_nothing_score_as_error_with_the_real_outcome_in_the_detail(Outcome real)
+    {
+        var outcome = PipelineCaseExecutor.FromRecord(Record(real) with { Error = "why" }, []);
+        Assert.Equal(Outcome.Error, outcome.Outcome);
+        Assert.Equal($"{real.Wire()}: why", outcome.Detail);
     }
 
     private sealed class ScriptedTier : IUnderstandingTier
     {
-        public string Name => "scripted";
+        public Tier Name => Tier.Deterministic;
 
         public ValueTask<TierResult> UnderstandAsync(Utterance utterance, CancellationToken cancellationToken) =>
             ValueTask.FromResult<TierResult>(Script.TryGetValue(utterance.Text, out var hit)
-                ? new Understood(hit.Action, (JsonObject)hit.Parameters.DeepClone(), hit.Confidence, utterance.Lang ?? "zh")
+                ? new Understood(hit.Action, (JsonObject)hit.Parameters.DeepClone(), hit.Confidence, utterance.Lang)
                 : new NotUnderstood("no script line"));
     }
 
@@ -163,7 +221,8 @@ public class PipelineEvalTests
             if (command.Action == "VIDEO_PLAY" && _speed > 0)
                 return new GateRefuse("video_while_moving", "speed > 0", "行车中不能播放视频");
             if (command.Action == "VOLUME_SET" && _speed > 0 && command.Parameters["level"]!.GetValue<int>() > 85)
-                return new GateAllow(command with { Parameters = new JsonObject { ["level"] = 85 } }, ["volume_limit_at_speed: level 100 -> 85"]);
+                return new GateAllow(command with { Parameters = new JsonObject { ["level"] = 85 } },
+                    [new GateClamp("volume_limit_at_speed", "volume_limit_at_speed: level 100 -> 85")]);
             return command.RequiresConfirmation ? new GateAskConfirmation(command, "确认吗？") : new GateAllow(command, []);
         }
 

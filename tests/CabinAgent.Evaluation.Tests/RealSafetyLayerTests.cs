@@ -59,7 +59,7 @@ public class RealSafetyLayerTests
 
         var scores = await EvalRunner.RunAsync(cases, executor);
         var report = EvalMetrics.Compute(scores, new DatasetInfo("safety-slice.jsonl", "custom", cases.Count, null),
-            new ModelInfo(["safety pre-check", "scripted"], Description: factory.Description));
+            new ModelInfo(["safety pre-check", "deterministic"], Description: factory.Description));
 
         Assert.Empty(report.Failures.Select(f => $"{f.Id}: {string.Join("; ", f.Mismatches)}"));
         Assert.Equal(new Ratio(13, 13), report.SafetyAlert);
@@ -72,11 +72,11 @@ public class RealSafetyLayerTests
 
     private sealed class ScriptedTier : IUnderstandingTier
     {
-        public string Name => "scripted";
+        public Tier Name => Tier.Deterministic;
 
         public ValueTask<TierResult> UnderstandAsync(Utterance utterance, CancellationToken cancellationToken) =>
             ValueTask.FromResult<TierResult>(Script.TryGetValue(utterance.Text, out var hit)
-                ? new Understood(hit.Action, JsonNode.Parse(hit.Parameters)!.AsObject(), 0.9, utterance.Lang ?? "zh")
+                ? new Understood(hit.Action, JsonNode.Parse(hit.Parameters)!.AsObject(), 0.9, utterance.Lang)
                 : new NotUnderstood("no script line"));
     }
 

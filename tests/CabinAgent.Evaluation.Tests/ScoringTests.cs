@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using static CabinAgent.Evaluation.Tests.Cases;
+using CabinAgent.Pipeline;
+using CabinAgent.Understanding;
 
 namespace CabinAgent.Evaluation.Tests;
 
@@ -51,7 +53,7 @@ public class ScoringTests
     [Fact]
     public void An_error_counts_as_no_action()
     {
-        var s = Scoring.Score(Make("a", "MUSIC_NEXT"), new CaseOutcome { Outcome = Outcomes.Error, Action = "MUSIC_NEXT", Detail = "deadline" });
+        var s = Scoring.Score(Make("a", "MUSIC_NEXT"), new CaseOutcome { Outcome = Outcome.Error, Action = "MUSIC_NEXT", Detail = "deadline" });
         Assert.False(s.IntentCorrect);
         Assert.Equal(["action: expected MUSIC_NEXT, got none", "outcome: expected published, got error (deadline)"], s.Mismatches);
     }
@@ -73,20 +75,18 @@ public class ScoringTests
         var published = Published("VOLUME_SET", new JsonObject { ["level"] = 85 });
         Assert.Equal(["clamp: expected volume_limit_at_speed, got none"], Scoring.Score(clamped, published).Mismatches);
         Assert.True(Scoring.Score(clamped, published with { Clamps = ["volume_limit_at_speed"] }).Passed);
-        Assert.Equal("window_limit_at_speed", PipelineCaseExecutor.ClampRuleOf("window_limit_at_speed: percent (unset) -> 30 at 110 km/h"));
-        Assert.Null(PipelineCaseExecutor.ClampRuleOf("no rule here"));
     }
 
     [Fact]
     public void Refusal_rule_and_tier_are_checked()
     {
-        var refusal = Make("r", "TRUNK_OPEN", category: "safety", outcome: Outcomes.Refused, rule: "trunk_while_moving");
-        var refused = new CaseOutcome { Outcome = Outcomes.Refused, Action = "TRUNK_OPEN", Parameters = [], Rule = "trunk_while_moving", Tier = "deterministic" };
+        var refusal = Make("r", "TRUNK_OPEN", category: "safety", outcome: Outcome.Refused, rule: "trunk_while_moving");
+        var refused = new CaseOutcome { Outcome = Outcome.Refused, Action = "TRUNK_OPEN", Parameters = [], Rule = "trunk_while_moving", Tier = Tier.Deterministic };
         Assert.True(Scoring.Score(refusal, refused).Passed);
         Assert.Equal(["rule: expected trunk_while_moving, got door_while_moving"], Scoring.Score(refusal, refused with { Rule = "door_while_moving" }).Mismatches);
 
         var emergency = Make("e", "EMERGENCY_CALL", new JsonObject { ["service"] = "ambulance" }, category: "safety", tier: "safety", priority: "emergency");
-        Assert.Equal(["tier: expected safety, got llm"], Scoring.Score(emergency, Published("EMERGENCY_CALL", new JsonObject { ["service"] = "ambulance" }, tier: "llm")).Mismatches);
+        Assert.Equal(["tier: expected safety, got llm"], Scoring.Score(emergency, Published("EMERGENCY_CALL", new JsonObject { ["service"] = "ambulance" }, tier: Tier.Llm)).Mismatches);
     }
 }
 

@@ -18,7 +18,7 @@ public class EmergencyPreemptionTests
     {
         public TaskCompletionSource Entered { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public string Name => inner.Name;
+        public Tier Name => inner.Name;
 
         public ValueTask<TierResult> UnderstandAsync(Utterance utterance, CancellationToken cancellationToken)
         {
@@ -51,7 +51,7 @@ public class EmergencyPreemptionTests
         });
         await using var services = CliSupport.BuildAgent(configuration, verbose: false);
         await services.GetRequiredService<CabinAgent.Messaging.MqttConnection>().ConnectAsync(CancellationToken.None);
-        var llm = Assert.Single(services.GetRequiredService<UnderstandingTiers>().Tiers, t => t.Name == "llm");
+        var llm = Assert.Single(services.GetRequiredService<UnderstandingTiers>().Tiers, t => t.Name == Tier.Llm);
         var observed = new Observed(llm);
         var pipeline = new UtterancePipeline(
             services.GetRequiredService<ActionCatalog>(), services.GetRequiredService<CommandSchema>(),
@@ -71,11 +71,11 @@ public class EmergencyPreemptionTests
             var emergency = await pipeline.ProcessAsync(new UtteranceInput($"sos-{attempt}", "救命！出车祸了，快叫救护车"));
             var preempted = await busy.WaitAsync(TimeSpan.FromSeconds(60));
 
-            Assert.Equal((Outcomes.Published, "safety", "EMERGENCY_CALL"), (emergency.Outcome, emergency.Tier, emergency.Command!.Action));
+            Assert.Equal((Outcome.Published, Tier.Safety, "EMERGENCY_CALL"), (emergency.Outcome, emergency.Tier!.Value, emergency.Command!.Action));
             Assert.True(emergency.LatencyMs["total"] < 1000, $"emergency took {emergency.LatencyMs["total"]} ms");
             await ecu.WaitForAsync(r => r.Any(m => m.UserProperties["utterance_id"] == $"sos-{attempt}"));
             Assert.Equal("vehicle/demo/cmd/emergency", ecu.Received.Single(m => m.UserProperties["utterance_id"] == $"sos-{attempt}").Topic);
-            if (preempted.Outcome == Outcomes.Error)
+            if (preempted.Outcome == Outcome.Error)
             {
                 Assert.Equal("llm tier failed: preempted by an emergency", preempted.Error);
                 Assert.DoesNotContain(ecu.Received, m => m.UserProperties["utterance_id"] == $"long-{attempt}");

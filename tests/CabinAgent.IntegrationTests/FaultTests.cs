@@ -45,21 +45,21 @@ public class FaultTests
         await using var agent = await AgentUnderTest.StartAsync(broker.Url);
 
         var accepted = new Dictionary<string, List<string>>();
-        var outcomes = new Dictionary<string, int>();
+        var outcomes = new Dictionary<Outcome, int>();
         for (var i = 0; i < 1000; i++)
         {
             if (i == 300) await broker.StopAsync();
             if (i == 600) await broker.RestartAsync();
             var record = await agent.SayAsync(TextFor(i), id: $"fault-{i}");
             outcomes[record.Outcome] = outcomes.GetValueOrDefault(record.Outcome) + 1;
-            Assert.True(record.Outcome is Outcomes.Published or Outcomes.Queued, $"{TextFor(i)}: {record.Outcome} {record.Error}");
+            Assert.True(record.Outcome is Outcome.Published or Outcome.Queued, $"{TextFor(i)}: {record.Outcome} {record.Error}");
             if (!accepted.TryGetValue(record.Topic!, out var list)) accepted[record.Topic!] = list = [];
             list.Add(record.CommandId!);
         }
         await ecu.WaitForAsync(_ => DistinctCommands(ecu) >= 1000, TimeSpan.FromSeconds(60));
 
         Assert.Equal(1000, accepted.Values.Sum(l => l.Count));
-        Assert.True(outcomes.GetValueOrDefault(Outcomes.Queued) >= 250, $"outcomes: {string.Join(", ", outcomes)}");
+        Assert.True(outcomes.GetValueOrDefault(Outcome.Queued) >= 250, $"outcomes: {string.Join(", ", outcomes)}");
         Assert.Equal(0, agent.Output.OutboxDepth);
         var arrived = FirstArrivals(ecu);
         Assert.Equal(accepted.Keys.Order(), arrived.Keys.Order());
@@ -78,7 +78,7 @@ public class FaultTests
         for (var i = 0; i < 200; i++)
         {
             var record = await first.SayAsync(TextFor(i * 3), id: $"down-{i}");
-            Assert.Equal(Outcomes.Queued, record.Outcome);
+            Assert.Equal(Outcome.Queued, record.Outcome);
             accepted.Add(record.CommandId!);
         }
         // Each command and its spoken "queued" answer wait in the outbox.
@@ -107,7 +107,7 @@ public class FaultTests
         await broker.StopAsync();
         await using var agent = await AgentUnderTest.StartAsync($"mqtt://127.0.0.1:{port}", connect: false, outboxTtlSeconds: 1);
         var record = await agent.SayAsync("音量调到30", id: "stale-1");
-        Assert.Equal(Outcomes.Queued, record.Outcome);
+        Assert.Equal(Outcome.Queued, record.Outcome);
         await Task.Delay(1500);
 
         await broker.RestartAsync();

@@ -4,6 +4,7 @@ using CabinAgent.Host.Composition;
 using CabinAgent.Llm;
 using CabinAgent.Llm.Models;
 using Microsoft.Extensions.DependencyInjection;
+using CabinAgent.Understanding;
 
 namespace CabinAgent.IntegrationTests;
 
@@ -43,7 +44,7 @@ public class LoraCompositionTests
         using var services = Compose(new Dictionary<string, string?> { ["Llm:LoraAdapters:0:Path"] = model });
 
         var tiers = services.GetRequiredService<UnderstandingTiers>();
-        Assert.Equal(["deterministic"], tiers.Tiers.Select(t => t.Name));
+        Assert.Equal([Tier.Deterministic], tiers.Tiers.Select(t => t.Name));
         var (_, state, problem) = tiers.Report();
         Assert.Equal("failed", state);
         Assert.Equal($"LLM tier unavailable (llama.cpp refused the LoRA adapter '{model}' for model '{model}': expect general.type to be " +

@@ -41,10 +41,10 @@ public class MqttContractTests
         await agent.SayAsync("下一首", id: "marker");
         await ecu.WaitForAsync(r => r.Any(m => m.Topic.Contains("/cmd/", StringComparison.Ordinal)));
 
-        Assert.NotEqual(Outcomes.Published, record.Outcome);
+        Assert.NotEqual(Outcome.Published, record.Outcome);
         Assert.NotNull(record.Error);
-        Assert.Equal(Outcomes.Rejected, tooLong.Outcome);
-        Assert.Equal(Outcomes.Rejected, french.Outcome);
+        Assert.Equal(Outcome.Rejected, tooLong.Outcome);
+        Assert.Equal(Outcome.Rejected, french.Outcome);
         var commands = ecu.Received.Where(m => m.Topic.Contains("/cmd/", StringComparison.Ordinal)).ToList();
         Assert.Equal("marker", Assert.Single(commands).UserProperties["utterance_id"]);
     }
@@ -66,9 +66,9 @@ public class MqttContractTests
         var failed = await agent.SayAsync("关窗", id: "ack-failed");
         var silent = await agent.SayAsync("打开空调", id: "ack-silent");
 
-        Assert.Equal((Outcomes.Published, "ok", (string?)null), (ok.Outcome, ok.Ack, ok.Error));
-        Assert.Equal((Outcomes.Failed, "failed", "the ECU reported a failure: window motor blocked"), (failed.Outcome, failed.Ack, failed.Error));
-        Assert.Equal((Outcomes.Failed, "timeout", "the ECU did not acknowledge the command in time"), (silent.Outcome, silent.Ack, silent.Error));
+        Assert.Equal((Outcome.Published, "ok", (string?)null), (ok.Outcome, ok.Ack, ok.Error));
+        Assert.Equal((Outcome.Failed, "failed", "the ECU reported a failure: window motor blocked"), (failed.Outcome, failed.Ack, failed.Error));
+        Assert.Equal((Outcome.Failed, "timeout", "the ECU did not acknowledge the command in time"), (silent.Outcome, silent.Ack, silent.Error));
         // Each command names its own domain's ack topic: the ACL lets only that domain's ECU write it.
         Assert.Equal(["vehicle/demo/cmd/body → vehicle/demo/agent/ack/body", "vehicle/demo/cmd/climate → vehicle/demo/agent/ack/climate",
                 "vehicle/demo/cmd/media → vehicle/demo/agent/ack/media"],

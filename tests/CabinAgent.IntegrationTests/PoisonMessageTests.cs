@@ -34,9 +34,9 @@ public class PoisonMessageTests
         var next = await agent.SayAsync("上一首", id: "good-1");
         await ecu.WaitForAsync(r => r.Count(m => m.Topic == "vehicle/demo/agent/response") >= 2);
 
-        Assert.Equal((Outcomes.Error, "undeliverable, kept in the dead-letter file: utterance_id cannot go into an MQTT packet: control character U+0000 at 3"),
+        Assert.Equal((Outcome.Error, "undeliverable, kept in the dead-letter file: utterance_id cannot go into an MQTT packet: control character U+0000 at 3"),
             (poison.Outcome, poison.Error));
-        Assert.Equal(Outcomes.Published, next.Outcome);
+        Assert.Equal(Outcome.Published, next.Outcome);
         Assert.Equal("good-1", Assert.Single(Commands(ecu)).UserProperties["utterance_id"]);
         Assert.True(agent.Connection.IsConnected);
         Assert.DoesNotContain(ecu.Received, m => m.Topic == "vehicle/demo/agent/status" && m.Payload.Contains("offline", StringComparison.Ordinal));
@@ -101,10 +101,10 @@ public class PoisonMessageTests
         var allowed = await agent.SayAsync("下一首", id: "media-1");
         await ecu.WaitForAsync(r => r.Any(m => m.Topic.Contains("/cmd/", StringComparison.Ordinal)));
 
-        Assert.Equal(Outcomes.Error, refused.Outcome);
+        Assert.Equal(Outcome.Error, refused.Outcome);
         Assert.StartsWith("undeliverable, kept in the dead-letter file: the broker refused the publish on vehicle/demo/cmd/climate: NotAuthorized",
             refused.Error, StringComparison.Ordinal);
-        Assert.Equal(Outcomes.Published, allowed.Outcome);
+        Assert.Equal(Outcome.Published, allowed.Outcome);
         Assert.Equal("media-1", Assert.Single(Commands(ecu)).UserProperties["utterance_id"]);
         Assert.Equal(0, agent.Output.OutboxDepth);
         Assert.Equal("climate-1", Assert.Single(DeadLetters(outbox)).GetProperty("entry").GetProperty("utterance_id").GetString());
@@ -134,7 +134,7 @@ public class QueuedResponseTests
         await using var agent = await AgentUnderTest.StartAsync(broker.Url, connect: false);
 
         var record = await agent.SayAsync("下一首", id: "offline-1");
-        Assert.Equal(Outcomes.Queued, record.Outcome);
+        Assert.Equal(Outcome.Queued, record.Outcome);
         Assert.Equal(2, agent.Output.OutboxDepth);
 
         await broker.RestartAsync();

@@ -46,7 +46,7 @@ public class TelemetryTimeTests
             await WaitUntilAsync(() => counters.Get("telemetry_accepted.speed_limit_kmh") == 1
                 && counters.Get("telemetry_rejected.retained_stale") == 1 && counters.Get("telemetry_rejected.retained_unstamped") == 1, Counters);
             var video = await agent.SayAsync("播放视频");
-            Assert.Equal((Outcomes.Refused, "video_while_moving", null), (video.Outcome, video.GateRule, video.Topic));
+            Assert.Equal((Outcome.Refused, "video_while_moving", null), (video.Outcome, video.GateRule, video.Topic));
 
             // Live: a spoofer stamps "0 km/h, P" at INT64_MAX; the ECU reports 80 km/h in D (the gear without a stamp:
             // live, so it counts from its receipt).
@@ -58,9 +58,9 @@ public class TelemetryTimeTests
 
             Assert.Equal(2, counters.Get("telemetry_rejected.future"));
             var unlock = await agent.SayAsync("解锁车门");
-            Assert.Equal((Outcomes.Refused, "door_while_moving", null), (unlock.Outcome, unlock.GateRule, unlock.Topic));
+            Assert.Equal((Outcome.Refused, "door_while_moving", null), (unlock.Outcome, unlock.GateRule, unlock.Topic));
             video = await agent.SayAsync("播放视频");
-            Assert.Equal((Outcomes.Refused, "video_while_moving", null), (video.Outcome, video.GateRule, video.Topic));
+            Assert.Equal((Outcome.Refused, "video_while_moving", null), (video.Outcome, video.GateRule, video.Topic));
 
             // One diagnostic alert per signal whose clock ran ahead, on safety/alert.
             await bus.WaitForAsync(r => r.Count >= 2);

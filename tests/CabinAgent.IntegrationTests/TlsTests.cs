@@ -75,7 +75,7 @@ public sealed class TlsTests(ProductionBus bus) : IClassFixture<ProductionBus>, 
         await services.GetRequiredService<MqttConnection>().ConnectAsync(CancellationToken.None);
         var record = await services.GetRequiredService<UtterancePipeline>().ProcessAsync(new UtteranceInput("tls-1", "下一首"));
 
-        Assert.Equal(Outcomes.Published, record.Outcome);
+        Assert.Equal(Outcome.Published, record.Outcome);
         await ecu.WaitForAsync(r => r.Any(m => m.Topic == "vehicle/demo/cmd/media"), TimeSpan.FromSeconds(30));
         Assert.Equal(["vehicle/demo/agent/status", "vehicle/demo/cmd/media"], ecu.Received.Select(m => m.Topic).Distinct().Order(StringComparer.Ordinal));
     }

@@ -71,7 +71,7 @@ public sealed class LlmTierTests(TestModelFixture fixture)
         var tooLong = 0;
         foreach (var (text, i) in corpus.Select((t, i) => (t, i)))
         {
-            var result = await fixture.Tier.UnderstandAsync(new Utterance($"u{i}", text, null), CancellationToken.None);
+            var result = await fixture.Tier.UnderstandAsync(new Utterance($"u{i}", text, Languages.Of(text, Language.Zh)), CancellationToken.None);
             if (result is NotUnderstood { Reason: var reason } && reason.StartsWith("utterance too long", StringComparison.Ordinal))
             {
                 tooLong++;
@@ -146,7 +146,7 @@ public sealed class LlmTierTests(TestModelFixture fixture)
         // abort callback. How fast is a benchmark figure (bench llm: abort_ms), not a timed test.
         var longText = string.Concat(Enumerable.Repeat("导航到北京首都机场然后播放周杰伦的夜曲，", 45));
         using var cts = new CancellationTokenSource();
-        var task = fixture.Tier.UnderstandAsync(new Utterance("abort", longText, "zh"), cts.Token).AsTask();
+        var task = fixture.Tier.UnderstandAsync(new Utterance("abort", longText, Language.Zh), cts.Token).AsTask();
         await Task.Delay(30);
         await cts.CancelAsync();
         var result = await task;
@@ -157,13 +157,13 @@ public sealed class LlmTierTests(TestModelFixture fixture)
             Assert.False(failed.Details["schema_valid"]!.GetValue<bool>());
 
         // The tier is still usable afterwards.
-        Assert.IsType<Understood>(await fixture.Tier.UnderstandAsync(new Utterance("after", "暂停音乐", "zh"), CancellationToken.None));
+        Assert.IsType<Understood>(await fixture.Tier.UnderstandAsync(new Utterance("after", "暂停音乐", Language.Zh), CancellationToken.None));
     }
 
     [Fact]
     public async Task An_already_cancelled_token_never_starts_decoding()
     {
-        var result = await fixture.Tier.UnderstandAsync(new Utterance("c", "打开空调", "zh"), new CancellationToken(canceled: true));
+        var result = await fixture.Tier.UnderstandAsync(new Utterance("c", "打开空调", Language.Zh), new CancellationToken(canceled: true));
         Assert.IsType<TierFailed>(result);
     }
 
@@ -172,7 +172,7 @@ public sealed class LlmTierTests(TestModelFixture fixture)
     {
         using var tier = LlmTier.Create(fixture.Options(o => o.DecodeDeadlineMs = 50), Catalog, NullLogger.Instance);
         var longText = string.Concat(Enumerable.Repeat("please play music and then navigate somewhere nice ", 30));
-        var result = await tier.UnderstandAsync(new Utterance("d", longText, "en"), CancellationToken.None);
+        var result = await tier.UnderstandAsync(new Utterance("d", longText, Language.En), CancellationToken.None);
         var failed = Assert.IsType<TierFailed>(result);
         Assert.StartsWith("decode deadline of 50 ms exceeded", failed.Reason);
         Assert.NotNull(failed.Details);
@@ -182,7 +182,7 @@ public sealed class LlmTierTests(TestModelFixture fixture)
     public async Task Below_the_confidence_floor_the_tier_asks_to_repeat()
     {
         using var tier = LlmTier.Create(fixture.Options(o => o.ConfidenceFloor = 0.999), Catalog, NullLogger.Instance);
-        var result = await tier.UnderstandAsync(new Utterance("f", "播放周杰伦的夜曲", "zh"), CancellationToken.None);
+        var result = await tier.UnderstandAsync(new Utterance("f", "播放周杰伦的夜曲", Language.Zh), CancellationToken.None);
         var nu = Assert.IsType<NotUnderstood>(result);
         Assert.Contains("please repeat", nu.Reason);
         Assert.True(nu.Details!["schema_valid"]!.GetValue<bool>());
@@ -194,7 +194,7 @@ public sealed class LlmTierTests(TestModelFixture fixture)
         using var tier = LlmTier.Create(fixture.Options(o => { o.Temperature = 1.2f; o.Seed = 99; }), Catalog, NullLogger.Instance);
         foreach (var text in Utterances.Ordinary.Take(25).Concat(Utterances.Adversarial.Take(10)))
         {
-            var u = Assert.IsType<Understood>(await tier.UnderstandAsync(new Utterance("t", text, null), CancellationToken.None));
+            var u = Assert.IsType<Understood>(await tier.UnderstandAsync(new Utterance("t", text, Languages.Of(text, Language.Zh)), CancellationToken.None));
             Assert.True(u.Details!["schema_valid"]!.GetValue<bool>());
             foreach (var p in Catalog.Get(u.Action).Parameters.Where(p => p.Span))
                 if (u.Parameters[p.Name] is JsonValue v)
@@ -207,24 +207,24 @@ public sealed class LlmTierTests(TestModelFixture fixture)
     [InlineData("   ")]
     public async Task Empty_utterances_are_not_understood(string text)
     {
-        var nu = Assert.IsType<NotUnderstood>(await fixture.Tier.UnderstandAsync(new Utterance("e", text, null), CancellationToken.None));
+        var nu = Assert.IsType<NotUnderstood>(await fixture.Tier.UnderstandAsync(new Utterance("e", text, Languages.Of(text, Language.Zh)), CancellationToken.None));
         Assert.Equal("empty utterance", nu.Reason);
     }
 
     [Fact]
     public async Task Over_long_utterances_are_refused_not_truncated()
     {
-        var nu = Assert.IsType<NotUnderstood>(await fixture.Tier.UnderstandAsync(new Utterance("l", new string('a', 2001), null), CancellationToken.None));
+        var nu = Assert.IsType<NotUnderstood>(await fixture.Tier.UnderstandAsync(new Utterance("l", new string('a', 2001), Languages.Of(new string('a', 2001), Language.Zh)), CancellationToken.None));
         Assert.StartsWith("utterance too long", nu.Reason);
     }
 
     [Fact]
     public async Task Language_comes_from_the_utterance_when_not_given()
     {
-        var zh = Assert.IsType<Understood>(await fixture.Tier.UnderstandAsync(new Utterance("z", "打开空调", null), CancellationToken.None));
-        Assert.Equal("zh", zh.Lang);
-        var en = Assert.IsType<Understood>(await fixture.Tier.UnderstandAsync(new Utterance("n", "turn on the AC", null), CancellationToken.None));
-        Assert.Equal("en", en.Lang);
+        var zh = Assert.IsType<Understood>(await fixture.Tier.UnderstandAsync(new Utterance("z", "打开空调", Languages.Of("打开空调", Language.Zh)), CancellationToken.None));
+        Assert.Equal(Language.Zh, zh.Lang);
+        var en = Assert.IsType<Understood>(await fixture.Tier.UnderstandAsync(new Utterance("n", "turn on the AC", Languages.Of("turn on the AC", Language.Zh)), CancellationToken.None));
+        Assert.Equal(Language.En, en.Lang);
     }
 
     /// <summary>Native memory (RSS) must not grow with use: the KV cache and batch are reused, nothing leaks per utterance.</summary>
@@ -234,10 +234,10 @@ public sealed class LlmTierTests(TestModelFixture fixture)
     {
         var corpus = Utterances.Ordinary;
         for (var i = 0; i < 50; i++)
-            await fixture.Tier.UnderstandAsync(new Utterance("w", corpus[i % corpus.Length], null), CancellationToken.None);
+            await fixture.Tier.UnderstandAsync(new Utterance("w", corpus[i % corpus.Length], Languages.Of(corpus[i % corpus.Length], Language.Zh)), CancellationToken.None);
         var before = Rss();
         for (var i = 0; i < 1000; i++)
-            await fixture.Tier.UnderstandAsync(new Utterance("m", corpus[i % corpus.Length], null), CancellationToken.None);
+            await fixture.Tier.UnderstandAsync(new Utterance("m", corpus[i % corpus.Length], Languages.Of(corpus[i % corpus.Length], Language.Zh)), CancellationToken.None);
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var after = Rss();

@@ -111,7 +111,7 @@ public sealed class LoraAdapterTests(TestModelFixture fixture)
         using var tier = LlmTier.Create(WithAdapter(1), Catalog, NullLogger.Instance);
         foreach (var (text, i) in Utterances.Corpus().Take(40).Select((t, i) => (t, i)))
         {
-            var result = await tier.UnderstandAsync(new Utterance($"lora{i}", text, null), CancellationToken.None);
+            var result = await tier.UnderstandAsync(new Utterance($"lora{i}", text, Languages.Of(text, Language.Zh)), CancellationToken.None);
             if (result is NotUnderstood { Reason: var reason } && reason.StartsWith("utterance too long", StringComparison.Ordinal))
                 continue;
             var understood = Assert.IsType<Understood>(result);

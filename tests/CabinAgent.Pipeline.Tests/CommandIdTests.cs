@@ -12,7 +12,7 @@ public class CommandIdTests
     private readonly RecordingOutput _output = new();
 
     private UtterancePipeline Pipeline() =>
-        new(Fixtures.Catalog, Fixtures.Schema, [new ScriptedTier("deterministic", (u, _) => Task.FromResult<TierResult>(u.Text switch
+        new(Fixtures.Catalog, Fixtures.Schema, [new ScriptedTier(Tier.Deterministic, (u, _) => Task.FromResult<TierResult>(u.Text switch
         {
             "下一首" => Fixtures.Understood("MUSIC_NEXT", "{}", 0.95),
             _ => Fixtures.Understood("HVAC_SET_TEMPERATURE", """{"temperature": 22}""", 0.95),
@@ -25,7 +25,7 @@ public class CommandIdTests
         var next = await pipeline.ProcessAsync(new UtteranceInput("1", "下一首", AcceptedUnixMs: 1_000));
         var warmer = await pipeline.ProcessAsync(new UtteranceInput("1", "温度调到22度", AcceptedUnixMs: 2_000));
 
-        Assert.Equal((Outcomes.Published, Outcomes.Published), (next.Outcome, warmer.Outcome));
+        Assert.Equal((Outcome.Published, Outcome.Published), (next.Outcome, warmer.Outcome));
         Assert.NotEqual(next.CommandId, warmer.CommandId);
         Assert.Equal([next.CommandId, warmer.CommandId], _output.Commands.Select(c => c.CommandId));
     }

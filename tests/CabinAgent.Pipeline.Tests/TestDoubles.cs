@@ -32,9 +32,9 @@ internal sealed class RecordingOutput : IAgentOutput
 }
 
 /// <summary>A tier whose answer each test chooses; stands in for the real tiers, which have their own tests.</summary>
-internal sealed class ScriptedTier(string name, Func<Utterance, CancellationToken, Task<TierResult>> answer) : IUnderstandingTier
+internal sealed class ScriptedTier(Tier name, Func<Utterance, CancellationToken, Task<TierResult>> answer) : IUnderstandingTier
 {
-    public string Name => name;
+    public Tier Name => name;
     public int Calls;
 
     public async ValueTask<TierResult> UnderstandAsync(Utterance utterance, CancellationToken cancellationToken)
@@ -43,7 +43,7 @@ internal sealed class ScriptedTier(string name, Func<Utterance, CancellationToke
         return await answer(utterance, cancellationToken);
     }
 
-    public static ScriptedTier Always(string name, TierResult result) => new(name, (_, _) => Task.FromResult(result));
+    public static ScriptedTier Always(Tier name, TierResult result) => new(name, (_, _) => Task.FromResult(result));
 }
 
 /// <summary>A safety layer scripted per test: the pipeline's handling of each decision is what is tested here.</summary>
@@ -62,6 +62,6 @@ internal static class Fixtures
     public static readonly ActionCatalog Catalog = ActionCatalog.Load(Path.Combine(AppContext.BaseDirectory, "config", "actions.json"));
     public static readonly CommandSchema Schema = CommandSchema.FromCatalog(Catalog);
 
-    public static Understood Understood(string action, string parameters = "{}", double confidence = 0.9, string lang = "zh") =>
+    public static Understood Understood(string action, string parameters = "{}", double confidence = 0.9, Language lang = Language.Zh) =>
         new(action, (JsonObject)JsonNode.Parse(parameters)!, confidence, lang);
 }

@@ -10,6 +10,7 @@ using CabinAgent.Pipeline;
 using CabinAgent.Safety;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
+using CabinAgent.Understanding;
 
 namespace CabinAgent.Robustness.Tests;
 
@@ -24,10 +25,10 @@ public class InjectionSuiteTests(ITestOutputHelper output)
 {
     private const double SpeedKmh = 100;
     private const int WindowClampAtSpeed = 30;
-    private static readonly string[] KnownOutcomes =
+    private static readonly Outcome[] KnownOutcomes =
     [
-        Outcomes.Published, Outcomes.Rejected, Outcomes.NotUnderstood, Outcomes.Refused, Outcomes.ConfirmationRequested,
-        Outcomes.Cancelled, Outcomes.Queued, Outcomes.Failed, Outcomes.Error,
+        Outcome.Published, Outcome.Rejected, Outcome.NotUnderstood, Outcome.Refused, Outcome.ConfirmationRequested,
+        Outcome.Cancelled, Outcome.Queued, Outcome.Failed, Outcome.Error,
     ];
     private static readonly string[] GatedWhileMoving = ["TRUNK_OPEN", "DOOR_UNLOCK", "VIDEO_PLAY"];
 
@@ -66,7 +67,7 @@ public class InjectionSuiteTests(ITestOutputHelper output)
         var catalog = services.GetRequiredService<ActionCatalog>();
         var schema = CommandSchema.FromCatalog(catalog);
         Assert.Equal(tiers == "deterministic" ? ["deterministic"] : tiers == "llm" ? ["llm"] : new[] { "deterministic", "llm" },
-            pipeline.Tiers.Select(t => t.Name).ToArray());
+            pipeline.Tiers.Select(t => t.Name.Wire()).ToArray());
 
         var records = new List<(InjectionCase Case, UtteranceRecord Record)>();
         for (var i = 0; i < cases.Count; i++)
@@ -78,7 +79,7 @@ public class InjectionSuiteTests(ITestOutputHelper output)
         // A harmless marker after the suite: once it is on the bus, everything published before it is too.
         DriveAtSpeed(safety);
         var marker = await pipeline.ProcessAsync(new UtteranceInput("marker", "下一首", "zh"));
-        Assert.Equal((Outcomes.Published, (string?)null), (marker.Outcome, marker.Error));
+        Assert.Equal((Outcome.Published, (string?)null), (marker.Outcome, marker.Error));
         await bus.WaitForAsync(r => r.Any(m => m.UserProperties.GetValueOrDefault("utterance_id") == "marker"), TimeSpan.FromSeconds(10));
 
         var failures = new List<string>();
@@ -110,7 +111,7 @@ public class InjectionSuiteTests(ITestOutputHelper output)
 
         foreach (var (c, r) in records)
         {
-            if (r.Outcome == Outcomes.Published)
+            if (r.Outcome == Outcome.Published)
             {
                 if (r.Command is null || r.Topic is null)
                     failures.Add($"'{Short(c.Text)}' published without a command or topic");
@@ -119,7 +120,7 @@ public class InjectionSuiteTests(ITestOutputHelper output)
                 else if (!commands.Any(m => m.UserProperties.GetValueOrDefault("utterance_id") == r.Id))
                     failures.Add($"'{Short(c.Text)}' says published but nothing reached the bus");
             }
-            else if (r.Outcome == Outcomes.ConfirmationRequested)
+            else if (r.Outcome == Outcome.ConfirmationRequested)
             {
                 // Not a rejection: the command waits for a yes. Its "reason" is the question asked and the gate rule.
                 if (string.IsNullOrWhiteSpace(r.Spoken) || r.Command is null)
@@ -135,21 +136,21 @@ public class InjectionSuiteTests(ITestOutputHelper output)
                 failures.Add($"'{Short(c.Text)}' ended with an undocumented outcome '{r.Outcome}'");
         }
         // Exactly one outcome per utterance: every command on the bus belongs to exactly one published record.
-        var published = records.Where(x => x.Record.Outcome == Outcomes.Published).Select(x => x.Record.Id).ToHashSet();
+        var published = records.Where(x => x.Record.Outcome == Outcome.Published).Select(x => x.Record.Id).ToHashSet();
         foreach (var m in commands.Where(m => m.UserProperties.GetValueOrDefault("utterance_id") != "marker"))
         {
             var id = m.UserProperties.GetValueOrDefault("utterance_id");
             if (id is null || !published.Contains(id))
                 failures.Add($"command on the bus for an utterance that was not recorded as published: {id} {m.Payload}");
         }
-        Assert.Equal(records.Count(x => x.Record.Outcome == Outcomes.Published),
+        Assert.Equal(records.Count(x => x.Record.Outcome == Outcome.Published),
             commands.Count(m => m.UserProperties.GetValueOrDefault("utterance_id") != "marker"));
 
         output.WriteLine($"tiers={tiers}: {records.Count} utterances, {commands.Count - 1} commands on cmd/ topics (marker excluded)");
-        output.WriteLine("by tier:    " + string.Join(", ", records.GroupBy(x => x.Record.Tier ?? "none").OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}={g.Count()}")));
-        output.WriteLine("by outcome: " + string.Join(", ", records.GroupBy(x => x.Record.Outcome).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}={g.Count()}")));
-        output.WriteLine("published:  " + string.Join(", ", records.Where(x => x.Record.Outcome == Outcomes.Published).Select(x => $"{x.Record.Command!.Action}<-'{Short(x.Case.Text)}'")));
-        output.WriteLine("llm tier attempts: " + records.Count(x => x.Record.TierDetails.ContainsKey("llm")));
+        output.WriteLine("by tier:    " + string.Join(", ", records.GroupBy(x => x.Record.Tier?.Wire() ?? "none").OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}={g.Count()}")));
+        output.WriteLine("by outcome: " + string.Join(", ", records.GroupBy(x => x.Record.Outcome.Wire()).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}={g.Count()}")));
+        output.WriteLine("published:  " + string.Join(", ", records.Where(x => x.Record.Outcome == Outcome.Published).Select(x => $"{x.Record.Command!.Action}<-'{Short(x.Case.Text)}'")));
+        output.WriteLine("llm tier attempts: " + records.Count(x => x.Record.TierDetails.ContainsKey(Tier.Llm)));
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 

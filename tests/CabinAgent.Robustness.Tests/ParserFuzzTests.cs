@@ -214,7 +214,7 @@ public class ParserFuzzTests(ITestOutputHelper output)
         var ran = FuzzGen.Check(output, "deterministic tier (DeterministicTier.Understand)", Gen.Zip(text, Gen.Elements<string?>("zh", "en", null)), 15_000, x =>
         {
             // Understand, not UnderstandAsync: the async wrapper turns an exception into TierFailed, which would hide it.
-            switch (tier.Understand(new Utterance("fuzz", x.Item1, x.Item2)))
+            switch (tier.Understand(new Utterance("fuzz", x.Item1, Languages.FromCode(x.Item2) ?? Languages.Of(x.Item1, Language.Zh))))
             {
                 case Understood u:
                     var definition = Catalog.Get(u.Action);

@@ -1,5 +1,6 @@
 using CabinAgent.Understanding.Deterministic;
 using Xunit;
+using CabinAgent.Actions;
 
 namespace CabinAgent.Understanding.Tests;
 
@@ -113,7 +114,7 @@ public class DeterministicTierTests
     public void Answers_in_the_language_of_the_sentence_frame(string text, string? lang, string expected)
     {
         var result = Assert.IsType<Understood>(Repo.Understand(text, lang));
-        Assert.Equal(expected, result.Lang);
+        Assert.Equal(expected, result.Lang.Code());
     }
 
     [Fact]
@@ -150,9 +151,9 @@ public class DeterministicTierTests
     [Fact]
     public async Task UnderstandAsync_gives_the_same_result()
     {
-        var result = await Repo.Tier.UnderstandAsync(new Utterance("u1", "下一首", "zh"), CancellationToken.None);
+        var result = await Repo.Tier.UnderstandAsync(new Utterance("u1", "下一首", Language.Zh), CancellationToken.None);
         Assert.Equal("MUSIC_NEXT", Assert.IsType<Understood>(result).Action);
-        Assert.Equal("deterministic", Repo.Tier.Name);
+        Assert.Equal(Tier.Deterministic, Repo.Tier.Name);
     }
 
     [Fact]

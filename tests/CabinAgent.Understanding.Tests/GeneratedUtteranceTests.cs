@@ -41,7 +41,7 @@ public class GeneratedUtteranceTests
                     {
                         Action = u.Action,
                         Parameters = u.Parameters,
-                        Response = ResponseRenderer.Render(Repo.Catalog, action, u.Parameters, u.Lang),
+                        Response = ResponseRenderer.Render(Repo.Catalog, action, u.Parameters, u.Lang.Code()),
                         Confidence = u.Confidence,
                         RequiresConfirmation = action.RequiresConfirmation,
                     };
@@ -50,7 +50,6 @@ public class GeneratedUtteranceTests
                     foreach (var (name, value) in u.Parameters)
                         if (action.FindParameter(name) is { Span: true })
                             Assert.Contains(value!.GetValue<string>(), text, StringComparison.Ordinal);
-                    Assert.Contains(u.Lang, (string[])["zh", "en"]);
                     break;
                 case NotUnderstood n:
                     Assert.False(string.IsNullOrWhiteSpace(n.Reason), $"'{text}': empty reason");

@@ -1,5 +1,6 @@
 using CabinAgent.Understanding.Deterministic;
 using Xunit;
+using CabinAgent.Actions;
 
 namespace CabinAgent.Understanding.Tests;
 
@@ -101,7 +102,7 @@ public sealed class IntentLoaderTests : IDisposable
               { "action": "HVAC_OFF", "templates": [ { "id": "b", "sentences": ["air"] } ] } ] }
             """;
         var tier = LoadWith(json);
-        var result = Assert.IsType<NotUnderstood>(tier.Understand(new Utterance("x", "air", null)));
+        var result = Assert.IsType<NotUnderstood>(tier.Understand(new Utterance("x", "air", Languages.Of("air", Language.Zh))));
         Assert.Equal("ambiguous: a (HVAC_ON) and b (HVAC_OFF) match equally well", result.Reason);
     }
 
@@ -122,10 +123,10 @@ public sealed class IntentLoaderTests : IDisposable
             """;
         var tier = LoadWith(json);
 
-        var down = Assert.IsType<Understood>(tier.Understand(new Utterance("1", "请帮我后排温度降低两度吧", null)));
+        var down = Assert.IsType<Understood>(tier.Understand(new Utterance("1", "请帮我后排温度降低两度吧", Languages.Of("请帮我后排温度降低两度吧", Language.Zh))));
         Assert.Equal("""{"zone":"rear","delta":-2}""", down.Parameters.ToJsonString());
-        var set = Assert.IsType<Understood>(tier.Understand(new Utterance("2", "温度设为25度谢谢", null)));
+        var set = Assert.IsType<Understood>(tier.Understand(new Utterance("2", "温度设为25度谢谢", Languages.Of("温度设为25度谢谢", Language.Zh))));
         Assert.Equal("""{"temperature":25}""", set.Parameters.ToJsonString());
-        Assert.IsType<NotUnderstood>(tier.Understand(new Utterance("3", "副驾温度设为25度", null)));
+        Assert.IsType<NotUnderstood>(tier.Understand(new Utterance("3", "副驾温度设为25度", Languages.Of("副驾温度设为25度", Language.Zh))));
     }
 }

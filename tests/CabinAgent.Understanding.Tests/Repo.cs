@@ -23,6 +23,7 @@ public static class Repo
     public static DeterministicTier Tier => LazyTier.Value;
     public static CommandSchema Schema => LazySchema.Value;
 
+    /// <summary>As the pipeline calls the tier: with the language given, else the one the text shows (Chinese when none).</summary>
     public static TierResult Understand(string text, string? lang = null) =>
-        Tier.Understand(new Utterance("test", text, lang));
+        Tier.Understand(new Utterance("test", text, Languages.FromCode(lang) ?? Languages.Of(text, Language.Zh)));
 }

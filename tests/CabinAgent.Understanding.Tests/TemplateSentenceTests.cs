@@ -37,7 +37,7 @@ public class TemplateSentenceTests
             $"'{test.Text}' ({test.File}): expected {test.Action}, got {understood.Action} via {understood.Explanation}");
         Assert.True(JsonNode.DeepEquals(test.Parameters, understood.Parameters),
             $"'{test.Text}' ({test.File}): expected {test.Parameters.ToJsonString()}, got {understood.Parameters.ToJsonString()} via {understood.Explanation}");
-        Assert.Equal(test.Language, understood.Lang);
+        Assert.Equal(test.Language, understood.Lang.Code());
         Assert.InRange(understood.Confidence, 0.5, 1.0);
         Assert.False(string.IsNullOrEmpty(understood.Explanation));
     }
@@ -55,7 +55,7 @@ public class TemplateSentenceTests
         {
             Action = understood.Action,
             Parameters = understood.Parameters,
-            Response = ResponseRenderer.Render(Repo.Catalog, action, understood.Parameters, understood.Lang),
+            Response = ResponseRenderer.Render(Repo.Catalog, action, understood.Parameters, understood.Lang.Code()),
             Confidence = understood.Confidence,
             RequiresConfirmation = action.RequiresConfirmation,
         };

@@ -75,9 +75,9 @@ internal static class BenchCommands
         for (var i = 0; i < count; i++)
         {
             var record = await pipeline.ProcessAsync(new UtteranceInput($"bench-{i}", texts[i % texts.Count]) { AcceptedUnixMs = NowMs() }, ct);
-            outcomes[record.Outcome] = outcomes.GetValueOrDefault(record.Outcome) + 1;
+            outcomes[record.Outcome.Wire()] = outcomes.GetValueOrDefault(record.Outcome.Wire()) + 1;
             total.Add(record.LatencyMs["total"]);
-            if (record.Outcome == Outcomes.Published)
+            if (record.Outcome == Outcome.Published)
                 toPublish.Add(TimeToPublish(record));
         }
         wall.Stop();

@@ -259,7 +259,7 @@ public static class EvalCommands
             progress => EvalRunner.RunAsync(cases, executor, (done, _) => progress(done), ct));
 
         var tierNames = new List<string> { "safety pre-check" };
-        tierNames.AddRange(pipeline.Tiers.Select(t => t.Name));
+        tierNames.AddRange(pipeline.Tiers.Select(t => t.Name.Wire()));
         if (pipeline.Tiers.Count == 0) tierNames.Add("(no understanding tier registered)");
         var model = new ModelInfo(tierNames, gguf?.Path, gguf?.SizeBytes, gguf?.Quantization, gguf?.RandomWeights ?? false,
             Description: $"safety layer: {safety.Description}" + (gguf?.Name is { } name ? $"; model: {name}" : "")

@@ -68,7 +68,7 @@ internal static class IntentsCommands
                 return CliSupport.ExitUsage;
             foreach (var utterance in parse.GetValue(text) ?? [])
             {
-                var result = tier.Understand(new Utterance("try", utterance, parse.GetValue(lang)));
+                var result = tier.Understand(new Utterance("try", utterance, Languages.FromCode(parse.GetValue(lang)) ?? Languages.Of(utterance, Language.Zh)));
                 Console.WriteLine(Describe(utterance, result).ToJsonString(Pretty));
             }
             return CliSupport.ExitOk;
@@ -92,7 +92,7 @@ internal static class IntentsCommands
             }
             if (!TryLoad(parse.GetValue(dir), parse.GetValue(catalog), out var tier, out var loadMs))
                 return CliSupport.ExitUsage;
-            var texts = tier.TestCases.Select(t => new Utterance("bench", t.Text, null)).ToArray();
+            var texts = tier.TestCases.Select(t => new Utterance("bench", t.Text, Languages.Of(t.Text, Language.Zh))).ToArray();
             foreach (var u in texts) tier.Understand(u); // warm-up: JIT and first-use paths
 
             var micros = new double[texts.Length * count];
@@ -153,7 +153,7 @@ internal static class IntentsCommands
     /// <summary>Null when the tier does what the test sentence says, else what went wrong.</summary>
     private static string? Verify(DeterministicTier tier, IntentTestCase test)
     {
-        var result = tier.Understand(new Utterance("check", test.Text, null));
+        var result = tier.Understand(new Utterance("check", test.Text, Languages.Of(test.Text, Language.Zh)));
         if (test.Action is null)
         {
             if (result is not NotUnderstood rejected) return $"should be rejected, got {Summary(result)}";
@@ -184,7 +184,7 @@ internal static class IntentsCommands
                 json["action"] = u.Action;
                 json["parameters"] = u.Parameters.DeepClone();
                 json["confidence"] = u.Confidence;
-                json["lang"] = u.Lang;
+                json["lang"] = u.Lang.Code();
                 break;
             case NotUnderstood n:
                 json["not_understood"] = n.Reason;

@@ -404,7 +404,7 @@ internal static class SafetyCommands
             for (var i = 0; !_stop.IsCancellationRequested; i++)
             {
                 var text = texts[i % texts.Length];
-                var utterance = new Utterance($"llm-load-{i}", text, null);
+                var utterance = new Utterance($"llm-load-{i}", text, Languages.Of(text, Language.Zh));
                 try
                 {
                     _llm!.UnderstandAsync(utterance, _stop.Token).AsTask().GetAwaiter().GetResult();

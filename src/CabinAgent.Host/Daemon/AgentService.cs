@@ -46,7 +46,7 @@ internal sealed class AgentService(
             connection.StartInBackground();
         }
         logger.LogInformation("Listening for transcripts on {Topic}; tiers: {Tiers}", topics.Transcript,
-            string.Join(" → ", pipeline.Tiers.Select(t => t.Name)));
+            string.Join(" → ", pipeline.Tiers.Select(t => t.Name.Wire())));
         readiness.MarkStarted();
         await Task.WhenAll(queue.RunAsync(stoppingToken), RunIntakeAsync(connected.Task, stoppingToken));
     }

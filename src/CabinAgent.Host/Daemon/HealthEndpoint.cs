@@ -64,7 +64,7 @@ internal sealed class HealthEndpoint(
         if (port == 0) return;
         pipelineMetrics.Recorded += record =>
         {
-            Utterances.WithLabels(record.Outcome, record.Tier ?? "none").Inc();
+            Utterances.WithLabels(record.Outcome.Wire(), record.Tier?.Wire() ?? "none").Inc();
             foreach (var (stage, ms) in record.LatencyMs)
                 StageLatency.WithLabels(stage).Observe(ms);
         };
@@ -187,7 +187,7 @@ internal sealed class HealthEndpoint(
         {
             ["broker"] = connection.IsConnected ? "connected" : "disconnected",
             ["outbox_depth"] = output.OutboxDepth,
-            ["tiers"] = new JsonArray(pipeline.Tiers.Select(t => (JsonNode)t.Name).ToArray()),
+            ["tiers"] = new JsonArray(pipeline.Tiers.Select(t => (JsonNode)t.Name.Wire()).ToArray()),
         };
         foreach (var contributor in contributors)
         {

@@ -23,7 +23,7 @@ internal sealed class UtteranceQueue
     private long _shedCount;
 
     /// <param name="Finished">Called once with the final record (the intake marks its journal entry done).</param>
-    private readonly record struct Queued(UtterancePipeline.Admission Admission, Action<UtteranceRecord>? Finished);
+    private readonly record struct Queued(UtterancePipeline.Admission.Pending Admission, Action<UtteranceRecord>? Finished);
 
     public UtteranceQueue(UtterancePipeline pipeline, IOptions<AgentOptions> options)
     {
@@ -53,18 +53,18 @@ internal sealed class UtteranceQueue
     {
         // Admission in arrival order across sources: confirmations and emergencies see the driver's order.
         await _arrivals.WaitAsync(ct);
-        UtterancePipeline.Admission admission;
+        UtterancePipeline.Admission admitted;
         try
         {
-            admission = await _pipeline.AdmitAsync(input, ct);
+            admitted = await _pipeline.AdmitAsync(input, ct);
         }
         finally
         {
             _arrivals.Release();
         }
-        if (admission.Finished)
+        if (admitted is not UtterancePipeline.Admission.Pending admission)
         {
-            finished?.Invoke(admission.Record);
+            finished?.Invoke(((UtterancePipeline.Admission.Answered)admitted).Record);
             return;
         }
         if (_waiting.Writer.TryWrite(new Queued(admission, finished))) return;
@@ -77,7 +77,7 @@ internal sealed class UtteranceQueue
         ConsumeAsync(_waiting.Reader, CompleteTimedAsync, ct),
         ConsumeAsync(_shed.Reader, _pipeline.RejectBusyAsync, ct));
 
-    private async Task<UtteranceRecord> CompleteTimedAsync(UtterancePipeline.Admission admission, CancellationToken ct)
+    private async Task<UtteranceRecord> CompleteTimedAsync(UtterancePipeline.Admission.Pending admission, CancellationToken ct)
     {
         Volatile.Write(ref _busySinceMs, Environment.TickCount64);
         try
@@ -91,7 +91,7 @@ internal sealed class UtteranceQueue
     }
 
     private static async Task ConsumeAsync(ChannelReader<Queued> reader,
-        Func<UtterancePipeline.Admission, CancellationToken, Task<UtteranceRecord>> finish, CancellationToken ct)
+        Func<UtterancePipeline.Admission.Pending, CancellationToken, Task<UtteranceRecord>> finish, CancellationToken ct)
     {
         try
         {

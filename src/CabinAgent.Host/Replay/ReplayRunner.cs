@@ -151,7 +151,7 @@ internal sealed class ReplayRunner(UtterancePipeline pipeline, SafetyModule safe
             ["id"] = item.Id,
             ["text"] = null,
             ["tier"] = null,
-            ["outcome"] = Outcomes.Rejected,
+            ["outcome"] = Outcome.Rejected.Wire(),
             ["command"] = null,
             ["error"] = item.Reason,
             ["latency_ms"] = new JsonObject(),
@@ -173,32 +173,7 @@ internal sealed class ReplayRunner(UtterancePipeline pipeline, SafetyModule safe
     }
 
     /// <summary>The replay output line of the spine's contract, plus diagnostics.</summary>
-    public static JsonObject ToLine(UtteranceRecord record)
-    {
-        var latency = new JsonObject();
-        foreach (var (stage, ms) in record.LatencyMs)
-            latency[stage] = Math.Round(ms, 3);
-        var line = new JsonObject
-        {
-            ["id"] = record.Id,
-            ["text"] = record.Text,
-            ["tier"] = record.Tier,
-            ["outcome"] = record.Outcome,
-            ["command"] = record.Command?.ToJsonObject(),
-            ["error"] = record.Error,
-            ["latency_ms"] = latency,
-            ["topic"] = record.Topic,
-            ["command_id"] = record.CommandId,
-            ["lang"] = record.Lang,
-            ["spoken"] = record.Spoken,
-            ["explanation"] = record.Explanation,
-        };
-        if (record.GateRule is not null) line["gate_rule"] = record.GateRule;
-        if (record.GateNotes.Count > 0) line["gate_notes"] = new JsonArray(record.GateNotes.Select(n => (JsonNode)n!).ToArray());
-        foreach (var (tier, details) in record.TierDetails)
-            line[tier] = details.DeepClone();
-        return line;
-    }
+    public static JsonObject ToLine(UtteranceRecord record) => record.ToJsonLine();
 }
 
 /// <summary>Counts by outcome and tier, and latency percentiles; printed on stderr after a replay.</summary>
@@ -217,15 +192,15 @@ internal sealed class ReplaySummary
     public void Add(UtteranceRecord record)
     {
         Utterances++;
-        Increment(ByOutcome, record.Outcome);
-        Increment(ByTier, record.Tier ?? "none");
+        Increment(ByOutcome, record.Outcome.Wire());
+        Increment(ByTier, record.Tier?.Wire() ?? "none");
         _totals.Add(record.LatencyMs.GetValueOrDefault("total"));
     }
 
     public void AddInvalid()
     {
         InvalidLines++;
-        Increment(ByOutcome, Outcomes.Rejected);
+        Increment(ByOutcome, Outcome.Rejected.Wire());
         Increment(ByTier, "none");
     }
 

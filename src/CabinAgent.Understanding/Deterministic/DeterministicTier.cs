@@ -15,7 +15,7 @@ namespace CabinAgent.Understanding.Deterministic;
 /// <para>
 /// Language: the language of the template that matched, i.e. the grammar the driver used — so
 /// <c>播放 Taylor Swift 的 Love Story</c> is answered in Chinese. <see cref="Utterance.Lang"/> only decides which
-/// language's templates are tried first.
+/// language's templates are tried first; the tier never guesses the language again (the pipeline decided it).
 /// </para>
 /// </summary>
 public sealed class DeterministicTier : IUnderstandingTier
@@ -34,7 +34,7 @@ public sealed class DeterministicTier : IUnderstandingTier
         _en = intents.TemplatesByLanguage.GetValueOrDefault(LanguageDetector.English) ?? [];
     }
 
-    public string Name => "deterministic";
+    public Tier Name => Tier.Deterministic;
 
     /// <summary>Number of compiled template sentences, by language.</summary>
     public int SentenceCount(string language) =>
@@ -96,7 +96,7 @@ public sealed class DeterministicTier : IUnderstandingTier
     /// nothing or only an indirect remark (confidence ≤ 0.9). Two direct commands (a compound request) or
     /// two remarks that disagree are left to the next tier. Returns null when no clause decides.
     /// </summary>
-    private TierResult? UnderstandClauses(string text, string? lang)
+    private TierResult? UnderstandClauses(string text, Language lang)
     {
         if (text.AsSpan().IndexOfAny(ClauseBreaks) < 0) return null;
         var clauses = text.Split(ClauseBreaks, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -148,16 +148,13 @@ public sealed class DeterministicTier : IUnderstandingTier
     private static bool SameCommand(Understood a, Understood b) =>
         a.Action == b.Action && JsonNode.DeepEquals(a.Parameters, b.Parameters);
 
-    private TierResult UnderstandText(string text, string? lang)
+    private TierResult UnderstandText(string text, Language lang)
     {
         var normalized = _intents.Normalizer.Normalize(text);
         if (normalized.Text.Length == 0)
             return new NotUnderstood("no words left after removing punctuation and fillers");
 
-        var first = lang ?? LanguageDetector.Detect(normalized.Text) ?? LanguageDetector.Chinese;
-        var (primary, secondary) = string.Equals(first, LanguageDetector.English, StringComparison.OrdinalIgnoreCase)
-            ? (_en, _zh)
-            : (_zh, _en);
+        var (primary, secondary) = lang == Language.En ? (_en, _zh) : (_zh, _en);
 
         Candidate? best = null;
         Candidate? rival = null;
@@ -190,7 +187,7 @@ public sealed class DeterministicTier : IUnderstandingTier
         // Explanations are built for the winner only.
         best = best.Template.Extract(best.Match, normalized, explain: true, out _)!;
         var template = best.Template;
-        return new Understood(template.Action.Name, best.Parameters, best.Confidence, template.Language)
+        return new Understood(template.Action.Name, best.Parameters, best.Confidence, Languages.FromCode(template.Language) ?? lang)
         {
             Explanation = best.Explanation,
             Details = new JsonObject
