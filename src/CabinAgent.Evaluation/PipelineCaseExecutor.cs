@@ -1,26 +1,20 @@
-using CabinAgent.Actions;
 using CabinAgent.Pipeline;
-using CabinAgent.Understanding;
-using Microsoft.Extensions.Logging;
+using CabinAgent.Safety;
 
 namespace CabinAgent.Evaluation;
 
 /// <summary>
-/// Runs a case through the real <see cref="UtterancePipeline"/> — the daemon's code path — with the shared tiers, a fresh
-/// safety layer holding the case's vehicle state, and the given output (a loopback broker, or a dry run).
+/// Runs a case through the real <see cref="UtterancePipeline"/> — the daemon's code path — built by the Host's
+/// composition root around a fresh safety layer holding the case's vehicle state: the daemon's tiers, catalog, schema,
+/// options and output (a loopback broker, or a dry run). A pipeline per case because its safety layer is per case
+/// (<see cref="ICaseSafety"/>: no pending confirmation or alert hold leaks into the next case); everything else is shared.
 /// </summary>
 public sealed class PipelineCaseExecutor(
-    ActionCatalog catalog,
-    CommandSchema schema,
-    IReadOnlyList<IUnderstandingTier> tiers,
     ICaseSafetyFactory safety,
-    IAgentOutput output,
-    PipelineOptions options,
-    ILoggerFactory loggers,
+    Func<ISafetyLayer, UtterancePipeline> pipelineAround,
     TimeProvider? time = null) : ICaseExecutor
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly ILogger<UtterancePipeline> _pipelineLogger = loggers.CreateLogger<UtterancePipeline>();
 
     /// <summary>How long after the utterance the safety layer may take to raise an alert the state calls for (hold times).</summary>
     public static readonly TimeSpan AlertWindow = TimeSpan.FromSeconds(30);
@@ -30,7 +24,7 @@ public sealed class PipelineCaseExecutor(
         var caseSafety = safety.Create();
         var now = _time.GetUtcNow();
         caseSafety.ApplyVehicleState(DefaultVehicleState.For(evalCase), now);
-        var pipeline = new UtterancePipeline(catalog, schema, tiers, caseSafety.Layer, output, options, _pipelineLogger, _time);
+        var pipeline = pipelineAround(caseSafety.Layer);
 
         var input = new UtteranceInput(evalCase.Id, evalCase.Input, evalCase.Lang) { AcceptedUnixMs = now.ToUnixTimeMilliseconds() };
         var record = await pipeline.ProcessAsync(input, cancellationToken).ConfigureAwait(false);

@@ -1,21 +1,15 @@
 using System.Text.Json.Nodes;
-using CabinAgent.Actions;
 using CabinAgent.Safety;
 
 namespace CabinAgent.Evaluation;
 
 /// <summary>
-/// A fresh <see cref="SafetyLayer"/> per case, from the same configuration files as the daemon's, so no pending
-/// confirmation or alert hold leaks from one case into the next. Alerts go to a <see cref="RecordingOutbox"/>.
+/// A fresh <see cref="SafetyLayer"/> per case, from the agent's own safety options (the Host's composition root hands
+/// in how to build one), so no pending confirmation or alert hold leaks from one case into the next. Alerts go to a
+/// <see cref="RecordingOutbox"/>.
 /// </summary>
-public sealed class SafetyLayerCaseFactory(SafetyOptions options, EmergencyDetector detector, ActionCatalog catalog) : ICaseSafetyFactory
+public sealed class SafetyLayerCaseFactory(Func<IAlertOutbox, SafetyLayer> newLayer) : ICaseSafetyFactory
 {
-    /// <summary>Reads <c>safety.json</c> and the emergency rules from the agent's config folder.</summary>
-    public static SafetyLayerCaseFactory Load(string configDirectory, ActionCatalog catalog) => new(
-        SafetyOptions.Load(Path.Combine(configDirectory, SafetyModule.OptionsFile)),
-        EmergencyDetector.LoadConfig(configDirectory),
-        catalog);
-
     public string Description => "SafetyLayer, fresh per case, vehicle_state applied";
 
     public bool AppliesVehicleState => true;
@@ -23,7 +17,7 @@ public sealed class SafetyLayerCaseFactory(SafetyOptions options, EmergencyDetec
     public ICaseSafety Create()
     {
         var outbox = new RecordingOutbox();
-        return new CaseSafety(new SafetyLayer(options, detector, catalog, outbox, TimeProvider.System), outbox);
+        return new CaseSafety(newLayer(outbox), outbox);
     }
 
     private sealed class CaseSafety(SafetyLayer layer, RecordingOutbox outbox) : ICaseSafety

@@ -58,13 +58,41 @@ public sealed class LlmOptions
     /// </summary>
     public List<LoraAdapterOptions> LoraAdapters { get; set; } = [];
 
+    /// <summary>
+    /// The tier must load: a missing or broken model is a start-up error instead of a degraded start on the
+    /// deterministic tier and the safety layer.
+    /// </summary>
+    public bool Required { get; set; }
+
+    /// <summary>Every problem: the values, and the files that must exist.</summary>
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(ModelPath)) errors.Add("Llm:ModelPath is required");
-        else if (!File.Exists(ModelPath)) errors.Add($"Llm:ModelPath '{ModelPath}' does not exist");
+        errors.AddRange(FileProblems());
+        errors.AddRange(ValueProblems());
+        return errors;
+    }
+
+    /// <summary>Files that are named but missing: they degrade the agent (no LLM tier) unless <see cref="Required"/>.</summary>
+    public IReadOnlyList<string> FileProblems()
+    {
+        var errors = new List<string>();
+        if (!string.IsNullOrWhiteSpace(ModelPath) && !File.Exists(ModelPath)) errors.Add($"Llm:ModelPath '{ModelPath}' does not exist");
         if (!string.IsNullOrWhiteSpace(NativeLibraryPath) && !File.Exists(NativeLibraryPath))
             errors.Add($"Llm:NativeLibraryPath '{NativeLibraryPath}' does not exist (clear it to use the backend package's libllama)");
+        for (var i = 0; i < LoraAdapters.Count; i++)
+        {
+            var path = LoraAdapters[i].Path;
+            if (!string.IsNullOrWhiteSpace(path) && !File.Exists(path)) errors.Add($"Llm:LoraAdapters:{i}:Path '{path}' does not exist");
+        }
+        return errors;
+    }
+
+    /// <summary>Values out of range: a configuration mistake, a start-up error whether or not a model is configured.</summary>
+    public IReadOnlyList<string> ValueProblems()
+    {
+        var errors = new List<string>();
         if (ContextLength is < 512 or > 131072) errors.Add("Llm:ContextLength must be 512..131072");
         if (Threads < 0) errors.Add("Llm:Threads must be >= 0");
         if (DecodeNice is < 0 or > 19) errors.Add("Llm:DecodeNice must be 0..19");
@@ -81,7 +109,6 @@ public sealed class LlmOptions
             var adapter = LoraAdapters[i];
             var key = $"Llm:LoraAdapters:{i}";
             if (string.IsNullOrWhiteSpace(adapter.Path)) errors.Add($"{key}:Path is required");
-            else if (!File.Exists(adapter.Path)) errors.Add($"{key}:Path '{adapter.Path}' does not exist");
             if (!float.IsFinite(adapter.Scale) || adapter.Scale is < -LoraAdapterOptions.MaxScale or > LoraAdapterOptions.MaxScale)
                 errors.Add($"{key}:Scale must be a number from -{LoraAdapterOptions.MaxScale} to {LoraAdapterOptions.MaxScale}");
         }
@@ -102,12 +129,15 @@ public sealed class LoraAdapterOptions
     public float Scale { get; set; } = 1;
 }
 
-/// <summary>Start-up validation for the Host (<c>services.AddOptions&lt;LlmOptions&gt;().ValidateOnStart()</c>).</summary>
+/// <summary>
+/// Start-up validation for the Host (<c>ValidateOnStart</c>): the values. Missing files are not checked here: a model
+/// that is not there degrades the agent to the deterministic tier unless <see cref="LlmOptions.Required"/>.
+/// </summary>
 public sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
 {
     public ValidateOptionsResult Validate(string? name, LlmOptions options)
     {
-        var errors = options.Validate();
+        var errors = options.ValueProblems();
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -50,6 +50,9 @@ public sealed class TopicMap
         return Prefix + "agent/ack/" + (relative.StartsWith("cmd/", StringComparison.Ordinal) ? relative["cmd/".Length..] : relative);
     }
 
+    /// <summary>Raw PCM from the cockpit's microphones, for the speech front (<c>Speech:Input:Kind</c> <c>mqtt</c>).</summary>
+    public string AudioIn => Prefix + "audio/in";
+
     public string TelemetryFilter => Prefix + "telemetry/+";
 
     public string TelemetryPrefix => Prefix + "telemetry/";

@@ -22,11 +22,15 @@ public sealed record SafetyModule(SafetyLayer Layer, ChannelAlertDispatcher Disp
     /// <param name="latencyClock">What alert latency is measured on once posted (see <see cref="ChannelAlertDispatcher"/>);
     /// by default <paramref name="clock"/>.</param>
     public static SafetyModule Create(string configDirectory, ActionCatalog catalog, IAlertSink sink, TimeProvider clock,
-        ILoggerFactory? loggers = null, Action<object>? observe = null, TimeProvider? latencyClock = null)
+        ILoggerFactory? loggers = null, Action<object>? observe = null, TimeProvider? latencyClock = null) =>
+        Create(SafetyOptions.Load(Path.Combine(configDirectory, OptionsFile)), EmergencyDetector.LoadConfig(configDirectory), catalog, sink,
+            clock, loggers, observe, latencyClock);
+
+    /// <summary>Builds the layer and its dispatcher from options the caller loaded and validated (the Host's composition root).</summary>
+    public static SafetyModule Create(SafetyOptions options, EmergencyDetector detector, ActionCatalog catalog, IAlertSink sink,
+        TimeProvider clock, ILoggerFactory? loggers = null, Action<object>? observe = null, TimeProvider? latencyClock = null)
     {
         loggers ??= NullLoggerFactory.Instance;
-        var options = SafetyOptions.Load(Path.Combine(configDirectory, OptionsFile));
-        var detector = EmergencyDetector.LoadConfig(configDirectory);
         var log = loggers.CreateLogger("CabinAgent.Safety");
         var counters = new SafetyCounters();
         var budgets = new LatencyBudgets(options, counters, log);

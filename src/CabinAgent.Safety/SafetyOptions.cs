@@ -10,7 +10,10 @@ namespace CabinAgent.Safety;
 /// </summary>
 public sealed class SafetyOptions
 {
-    /// <summary>Language of alerts before the driver has said anything (<c>zh</c> or <c>en</c>).</summary>
+    /// <summary>
+    /// Language of alerts before the driver has said anything (<c>zh</c> or <c>en</c>). The Host sets it from
+    /// <c>Agent:DefaultLang</c>, the agent's one default language; it is not a key of the shipped <c>safety.json</c>.
+    /// </summary>
     public string DefaultLang { get; init; } = "zh";
 
     /// <summary>Signal name → how long a value stays usable after it was received, in ms.</summary>
@@ -60,6 +63,27 @@ public sealed class SafetyOptions
         {
             throw new SafetyConfigException($"{sourceName}: invalid JSON: {ex.Message}", ex);
         }
+        return Validated(options, sourceName);
+    }
+
+    /// <summary>
+    /// Reads options from JSON the caller assembled (the Host lays configuration over <c>safety.json</c>) without
+    /// validating them: the Host validates at start-up with every other section.
+    /// </summary>
+    public static SafetyOptions FromJson(System.Text.Json.Nodes.JsonNode json, string sourceName)
+    {
+        try
+        {
+            return json.Deserialize<SafetyOptions>(Json) ?? throw new SafetyConfigException($"{sourceName}: empty");
+        }
+        catch (JsonException ex)
+        {
+            throw new SafetyConfigException($"{sourceName}: invalid JSON: {ex.Message}", ex);
+        }
+    }
+
+    private static SafetyOptions Validated(SafetyOptions? options, string sourceName)
+    {
         if (options is null)
             throw new SafetyConfigException($"{sourceName}: empty");
         var problems = options.Validate();

@@ -1,7 +1,6 @@
 using CabinAgent.Speech.Audio;
 using CabinAgent.Speech.Sources;
 using CabinAgent.Speech.Whisper;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,20 +10,12 @@ namespace CabinAgent.Speech;
 public static class SpeechServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the speech front end from config section <c>Speech</c>: options validated at start
-    /// (ValidateOnStart), the whisper recognizer (model loaded once, on first use), the endpointer
-    /// settings, the configured audio source and <see cref="SpeechFrontEnd"/>.
+    /// Registers the speech front's own types on <see cref="SpeechOptions"/>: the whisper recognizer (model loaded once,
+    /// on first use), the endpointer settings, the configured audio source and <see cref="SpeechFrontEnd"/>. Binding and
+    /// validating the options is the Host's composition root's, as for every other section.
     /// </summary>
-    public static IServiceCollection AddCabinSpeech(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddCabinSpeech(this IServiceCollection services)
     {
-        services.AddOptions<SpeechOptions>()
-            .Bind(configuration.GetSection(SpeechOptions.SectionName))
-            .Validate(options =>
-            {
-                options.Validate(requireModel: true);
-                return true;
-            })
-            .ValidateOnStart();
         services.AddSingleton<ISpeechRecognizer>(sp => WhisperRecognizer.Load(
             sp.GetRequiredService<IOptions<SpeechOptions>>().Value,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("CabinAgent.Speech.Whisper")));

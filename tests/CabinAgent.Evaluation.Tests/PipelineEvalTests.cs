@@ -48,8 +48,8 @@ public class PipelineEvalTests
         var cases = EvalDataset.Parse(new StringReader(Slice), "slice.jsonl");
         Assert.Empty(new DatasetValidator(Catalog).Validate(cases));
         var output = new RecordingOutput();
-        var executor = new PipelineCaseExecutor(Catalog, Schema, [new ScriptedTier()], new ScriptedSafetyFactory(), output,
-            new PipelineOptions(), NullLoggerFactory.Instance);
+        var executor = new PipelineCaseExecutor(new ScriptedSafetyFactory(), safety =>
+            new UtterancePipeline(Catalog, Schema, [new ScriptedTier()], safety, output, new PipelineOptions(), NullLogger<UtterancePipeline>.Instance));
         var scores = await EvalRunner.RunAsync(cases, executor);
         return EvalMetrics.Compute(scores, new DatasetInfo("slice.jsonl", "custom", cases.Count, null),
             new ModelInfo(["safety pre-check", "deterministic"]));

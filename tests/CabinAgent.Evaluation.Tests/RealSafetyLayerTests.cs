@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using CabinAgent.Actions;
 using CabinAgent.Pipeline;
+using CabinAgent.Safety;
 using CabinAgent.Understanding;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -53,9 +54,12 @@ public class RealSafetyLayerTests
     {
         var cases = EvalDataset.Parse(new StringReader(Slice), "safety-slice.jsonl");
         Assert.Empty(new DatasetValidator(Catalog).Validate(cases));
-        var factory = SafetyLayerCaseFactory.Load(Repo.File("config"), Catalog);
-        var executor = new PipelineCaseExecutor(Catalog, CommandSchema.FromCatalog(Catalog), [new ScriptedTier()], factory,
-            new NullOutput(), new PipelineOptions(), NullLoggerFactory.Instance);
+        var options = SafetyOptions.Load(Repo.File(Path.Combine("config", SafetyModule.OptionsFile)));
+        var detector = EmergencyDetector.LoadConfig(Repo.File("config"));
+        var factory = new SafetyLayerCaseFactory(outbox => new SafetyLayer(options, detector, Catalog, outbox, TimeProvider.System));
+        var schema = CommandSchema.FromCatalog(Catalog);
+        var executor = new PipelineCaseExecutor(factory, safety =>
+            new UtterancePipeline(Catalog, schema, [new ScriptedTier()], safety, new NullOutput(), new PipelineOptions(), NullLogger<UtterancePipeline>.Instance));
 
         var scores = await EvalRunner.RunAsync(cases, executor);
         var report = EvalMetrics.Compute(scores, new DatasetInfo("safety-slice.jsonl", "custom", cases.Count, null),

@@ -21,6 +21,9 @@ public sealed class AgentUnderTest : IAsyncDisposable
 
     public CabinAgent.Safety.SafetyModule Safety => _services.GetRequiredService<CabinAgent.Safety.SafetyModule>();
 
+    /// <summary>The daemon's runtime over the same objects, for tests that run its lanes.</summary>
+    public AgentRuntime Runtime => _services.GetRequiredService<AgentRuntime>();
+
     /// <summary>Each agent gets its own outbox file unless a test shares one on purpose (a restart).</summary>
     public static string NewOutboxPath() => Path.Combine(Path.GetTempPath(), $"cabin-test-outbox-{Guid.NewGuid():N}.jsonl");
 

@@ -1,13 +1,12 @@
 using System.Text;
-using CabinAgent.Host.Daemon;
+using CabinAgent.Host.Composition;
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CabinAgent.IntegrationTests;
 
 /// <summary>
-/// Telemetry time over a real mosquitto, through the daemon's own <see cref="SafetyService"/>: retained messages are
+/// Telemetry time over a real mosquitto, through the daemon's own telemetry lane (<see cref="AgentRuntime"/>): retained messages are
 /// judged by their stamp when the agent subscribes, and a spoofed far-future stamp neither blinds the layer nor opens
 /// the gate.
 /// </summary>
@@ -39,8 +38,8 @@ public class TelemetryTimeTests
         await using var agent = await AgentUnderTest.StartAsync(broker.Url);
         var counters = agent.Safety.Layer.Counters;
         string Counters() => string.Join(", ", counters.Snapshot().Select(kv => $"{kv.Key}={kv.Value}"));
-        var service = new SafetyService(agent.Safety, agent.Connection, agent.Topics, TimeProvider.System, NullLogger<SafetyService>.Instance);
-        await service.StartAsync(CancellationToken.None);
+        // The daemon's telemetry lane and safety timer, on the agent the test already connected.
+        await agent.Runtime.StartAsync(AgentLanes.Telemetry | AgentLanes.SafetyTimer, CancellationToken.None);
         try
         {
             await WaitUntilAsync(() => counters.Get("telemetry_accepted.speed_limit_kmh") == 1
@@ -72,7 +71,7 @@ public class TelemetryTimeTests
         }
         finally
         {
-            await service.StopAsync(CancellationToken.None);
+            await agent.Runtime.StopAsync(drainOutbox: false, CancellationToken.None);
         }
     }
 }

@@ -35,15 +35,19 @@ internal static class CliSupport
     {
         try
         {
-            _ = services.GetRequiredService<IOptions<AgentOptions>>().Value;
-            _ = services.GetRequiredService<IOptions<Messaging.MqttOptions>>().Value;
+            // Every section registered with ValidateOnStart, then the objects that load files and models.
+            services.GetService<IStartupValidator>()?.Validate();
             _ = services.GetRequiredService<Pipeline.UtterancePipeline>();
             return true;
         }
         catch (OptionsValidationException ex)
         {
-            foreach (var failure in ex.Failures)
-                error.WriteLine($"configuration error: {failure}");
+            PrintFailures([ex], error);
+            return false;
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
+        {
+            PrintFailures(ex.InnerExceptions.Cast<OptionsValidationException>(), error);
             return false;
         }
         catch (Exception ex) when (ex is Actions.CatalogException or Understanding.Deterministic.IntentDataException
@@ -53,6 +57,13 @@ internal static class CliSupport
             error.WriteLine($"start-up error: {ex.Message}");
             return false;
         }
+    }
+
+    /// <summary>Each failure once: a section whose options need another's (the safety rules need Agent:DefaultLang) repeats its failure.</summary>
+    private static void PrintFailures(IEnumerable<OptionsValidationException> failed, TextWriter error)
+    {
+        foreach (var failure in failed.SelectMany(ex => ex.Failures).Distinct(StringComparer.Ordinal))
+            error.WriteLine($"configuration error: {failure}");
     }
 
     /// <summary><c>--lora FILE[:SCALE]</c>, repeatable: LoRA adapters for the LLM tier's model.</summary>
@@ -80,6 +91,17 @@ internal static class CliSupport
             }
             overrides[$"Llm:LoraAdapters:{i}:Path"] = Path.GetFullPath(value);
             overrides[$"Llm:LoraAdapters:{i}:Scale"] = scale;
+        }
+    }
+
+    /// <summary>A folder for one command's state files (outbox, journal), removed when the command is done.</summary>
+    public sealed class TemporaryFolder(string prefix) : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory(prefix).FullName;
+
+        public void Dispose()
+        {
+            try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
         }
     }
 }

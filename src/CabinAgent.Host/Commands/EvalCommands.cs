@@ -222,7 +222,8 @@ public static class EvalCommands
         if (!CliSupport.TryStart(services, Console.Error))
             return (CliSupport.ExitUsage, null);
 
-        var catalog = services.GetRequiredService<ActionCatalog>();
+        var runtime = services.GetRequiredService<AgentRuntime>();
+        var catalog = runtime.Catalog;
         var problems = new DatasetValidator(catalog).Validate(cases);
         if (problems.Count > 0)
         {
@@ -232,27 +233,13 @@ public static class EvalCommands
             return (CliSupport.ExitUsage, null);
         }
 
-        if (broker is not null)
-        {
-            await services.GetRequiredService<MqttAgentOutput>().StartAsync(ct);
-            await services.GetRequiredService<MqttConnection>().ConnectAsync(ct);
-        }
-
-        var pipeline = services.GetRequiredService<UtterancePipeline>();
-        var agent = AgentComposition.Options<AgentOptions>(services);
-        ICaseSafetyFactory safety;
-        try
-        {
-            safety = SafetyLayerCaseFactory.Load(agent.ResolveConfigPath(), catalog);
-        }
-        catch (Exception ex) when (ex is SafetyConfigException or IOException or CatalogException)
-        {
-            await Console.Error.WriteLineAsync($"eval: safety configuration: {ex.Message}");
-            return (CliSupport.ExitUsage, null);
-        }
-        var executor = new PipelineCaseExecutor(catalog, services.GetRequiredService<CommandSchema>(), pipeline.Tiers, safety,
-            services.GetRequiredService<IAgentOutput>(), services.GetRequiredService<PipelineOptions>(),
-            services.GetRequiredService<ILoggerFactory>());
+        await runtime.StartAsync(broker is null ? AgentLanes.None : AgentLanes.Broker, ct);
+        var pipeline = runtime.Pipeline;
+        // A safety layer per case (see ICaseSafety) from the agent's own safety options, and around it the pipeline
+        // the composition root builds for the daemon: the same tiers, catalog, schema, options and output.
+        var layers = services.GetRequiredService<SafetyLayerFactory>();
+        var safety = new SafetyLayerCaseFactory(outbox => layers.Create(outbox, TimeProvider.System));
+        var executor = new PipelineCaseExecutor(safety, services.GetRequiredService<Func<ISafetyLayer, UtterancePipeline>>());
 
         var label = modelPath is null ? "eval" : Path.GetFileName(modelPath);
         var scores = await ConsoleProgress.RunAsync(cases.Count, label,
@@ -267,6 +254,7 @@ public static class EvalCommands
         var dataset = new DatasetInfo(request.Dataset, EvalDataset.SplitName(request.Dataset), cases.Count, request.Lang);
         var report = EvalMetrics.Compute(scores, dataset, model);
         var memory = Environment.WorkingSet - memoryBefore;
+        await runtime.StopAsync(drainOutbox: false, ct);
         File.Delete(outbox);
         return (CliSupport.ExitOk, new ModelRun(modelPath is null ? "(no model)" : Path.GetFileName(modelPath), gguf?.SizeBytes, report,
             memory > 0 ? memory : null));

@@ -3,7 +3,6 @@ using System.Text;
 using CabinAgent.Host.Composition;
 using CabinAgent.Host.Replay;
 using CabinAgent.Messaging;
-using CabinAgent.Speech;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CabinAgent.Host.Commands;
@@ -43,19 +42,6 @@ internal static class ReplayCommand
         return command;
     }
 
-    /// <summary>Commands queued during a broker outage are sent, or expire, before replay exits.</summary>
-    private static async Task WaitForOutboxAsync(MqttAgentOutput output, MqttOptions options, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(options.OutboxTtlSeconds + 1);
-        while (output.OutboxDepth > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(200, ct);
-            await output.DrainOutboxAsync();
-        }
-        if (output.OutboxDepth > 0)
-            await Console.Error.WriteLineAsync($"replay: {output.OutboxDepth} queued commands were never sent");
-    }
-
     private static async Task<int> RunAsync(string[] inputs, string? outputPath, bool dryRun, string? brokerUrl,
         string tier, string? configFile, bool verbose, string? telemetryPath, string? modelPath, string[] lora, string? whisperModel, CancellationToken ct)
     {
@@ -90,50 +76,39 @@ internal static class ReplayCommand
         // Safety time is the trace's: it starts at the epoch and moves only with the lines' t_ms.
         var clock = new CabinAgent.Safety.SafetyReplayClock(0);
         var configuration = AgentComposition.BuildConfiguration(configFile, overrides);
-        var withSpeech = !string.IsNullOrWhiteSpace(configuration["Speech:ModelPath"]);
         await using var services = CliSupport.BuildAgent(configuration, verbose,
             s =>
             {
                 s.UseReplayClock(clock);
                 if (dryRun) s.UseDryRunOutput();
-                if (withSpeech) s.AddCabinSpeech(configuration);
             });
         if (!CliSupport.TryStart(services, Console.Error))
             return CliSupport.ExitUsage;
 
-        if (!dryRun)
+        // The daemon's objects: its outbox and broker session (unless a dry run) and its safety dispatcher; no safety
+        // timer, because the trace's t_ms moves time here.
+        var runtime = services.GetRequiredService<AgentRuntime>();
+        try
         {
-            var connection = services.GetRequiredService<MqttConnection>();
-            await services.GetRequiredService<MqttAgentOutput>().StartAsync(ct);
-            try
-            {
-                await connection.ConnectAsync(ct);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                await Console.Error.WriteLineAsync($"replay: cannot reach the broker {overrides.GetValueOrDefault("Mqtt:Broker") ?? "(configured)"}: {ex.Message}");
-                return CliSupport.ExitBrokerUnreachable;
-            }
+            await runtime.StartAsync(dryRun ? AgentLanes.None : AgentLanes.Broker, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync($"replay: cannot reach the broker {overrides.GetValueOrDefault("Mqtt:Broker") ?? "(configured)"}: {ex.Message}");
+            return CliSupport.ExitBrokerUnreachable;
         }
 
-        var safety = services.GetRequiredService<CabinAgent.Safety.SafetyModule>();
-        using var stopDispatch = new CancellationTokenSource();
-        var dispatching = safety.Dispatcher.RunAsync(stopDispatch.Token);
-        CabinAgent.Speech.SpeechFrontEnd? speech = null;
-        if (withSpeech)
+        CabinAgent.Speech.SpeechFrontEnd? speech;
+        try
         {
-            try
-            {
-                speech = services.GetRequiredService<CabinAgent.Speech.SpeechFrontEnd>();
-            }
-            catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationException or CabinAgent.Speech.SpeechRecognitionException or IOException or InvalidDataException)
-            {
-                await Console.Error.WriteLineAsync($"replay: speech: {ex.Message}");
-                return CliSupport.ExitUsage;
-            }
+            speech = runtime.Speech;
         }
-        var runner = new ReplayRunner(services.GetRequiredService<Pipeline.UtterancePipeline>(), safety, clock,
-            services.GetRequiredService<SafetyObserver>(), speech);
+        catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationException or CabinAgent.Speech.SpeechRecognitionException or IOException or InvalidDataException)
+        {
+            await Console.Error.WriteLineAsync($"replay: speech: {ex.Message}");
+            return CliSupport.ExitUsage;
+        }
+        var runner = new ReplayRunner(runtime.Pipeline, runtime.Safety, clock, services.GetRequiredService<SafetyObserver>(), speech);
         await using var output = outputPath is null
             ? new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false }
             : new StreamWriter(outputPath, append: false, new UTF8Encoding(false));
@@ -164,12 +139,9 @@ internal static class ReplayCommand
         }
         await output.FlushAsync(ct);
         await Console.Error.WriteLineAsync(runner.Summary.Format());
-        while (safety.Dispatcher.Pending > 0)
-            await Task.Delay(20, ct);
-        await stopDispatch.CancelAsync();
-        try { await dispatching; } catch (OperationCanceledException) { }
-        if (!dryRun)
-            await WaitForOutboxAsync(services.GetRequiredService<MqttAgentOutput>(), services.GetRequiredService<Microsoft.Extensions.Options.IOptions<MqttOptions>>().Value, ct);
+        var unsent = await runtime.StopAsync(drainOutbox: !dryRun, ct);
+        if (unsent > 0)
+            await Console.Error.WriteLineAsync($"replay: {unsent} queued commands were never sent");
         File.Delete(outbox);
         return CliSupport.ExitOk;
     }

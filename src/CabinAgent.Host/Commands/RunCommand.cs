@@ -1,7 +1,5 @@
 using System.CommandLine;
 using CabinAgent.Host.Composition;
-using CabinAgent.Host.Daemon;
-using CabinAgent.Speech;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -36,30 +34,7 @@ internal static class RunCommand
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>(
             Microsoft.Extensions.Logging.Console.ConsoleFormatterNames.Systemd, o => o.IncludeScopes = true);
         builder.Services.AddCabinAgent(builder.Configuration);
-        builder.Services.AddSingleton<UtteranceQueue>();
-        builder.Services.AddSingleton(sp =>
-        {
-            var mqtt = AgentComposition.Options<CabinAgent.Messaging.MqttOptions>(sp);
-            // Nothing older than the broker's session can be redelivered; ten minutes at least, for a clean-session setup.
-            var retention = TimeSpan.FromSeconds(Math.Max(600, mqtt.SessionExpirySeconds));
-            return new CabinAgent.Messaging.IntakeJournal(mqtt.EffectiveIntakeJournalPath, retention, sp.GetRequiredService<TimeProvider>());
-        });
-        builder.Services.AddSingleton(sp => TranscriptIntake.Create(sp));
-        builder.Services.AddHostedService<SafetyService>();
-        builder.Services.AddSingleton<DaemonReadiness>();
-        builder.Services.AddHostedService<AgentService>();
-        builder.Services.AddHostedService<SystemdService>();
-        // The microphone, when a whisper model is configured and present; otherwise transcripts come from the bus.
-        var speech = new SpeechStatus(builder.Configuration["Speech:ModelPath"]);
-        builder.Services.AddSingleton(speech);
-        builder.Services.AddSingleton<IHealthContributor>(speech);
-        if (speech.Enabled)
-            builder.Services.AddCabinSpeech(builder.Configuration);
-        builder.Services.AddHostedService<SpeechService>();
-        builder.Services.AddOptions<ObservabilityOptions>().Bind(builder.Configuration.GetSection(ObservabilityOptions.Section)).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<ObservabilityOptions>>(new SectionValidator<ObservabilityOptions>(ObservabilityOptions.Section));
-        builder.Services.AddHostedService<HealthEndpoint>();
-        builder.Services.AddSingleton<IHealthContributor>(sp => sp.GetRequiredService<UnderstandingTiers>());
+        builder.Services.AddCabinAgentDaemon();
         using var host = builder.Build();
         if (!CliSupport.TryStart(host.Services, Console.Error))
             return CliSupport.ExitUsage;

@@ -3,9 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using CabinAgent.Actions;
 using CabinAgent.Host.Composition;
-using CabinAgent.Host.Daemon;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;
@@ -30,12 +28,10 @@ internal sealed class SafetyBacklogBench : IAsyncDisposable
     private static readonly byte[] SosPrefix = """{"id":"sos-"""u8.ToArray();
 
     private readonly ServiceProvider _services;
+    private readonly AgentRuntime _runtime;
     private readonly EmbeddedBroker _broker;
     private readonly IMqttClient _publisher;
     private readonly TopicMap _topics;
-    private readonly IntakeJournal _journal;
-    private readonly TranscriptIntake _intake;
-    private readonly UtteranceQueue _queue;
     private readonly EmergencyProbe _emergencies;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _running = [];
@@ -50,20 +46,14 @@ internal sealed class SafetyBacklogBench : IAsyncDisposable
     {
         _state = state;
         _services = services;
+        _runtime = services.GetRequiredService<AgentRuntime>();
         _broker = broker;
         _publisher = publisher;
         _emergencies = emergencies;
-        _topics = services.GetRequiredService<TopicMap>();
-        var mqtt = AgentComposition.Options<MqttOptions>(services);
-        _journal = new IntakeJournal(mqtt.EffectiveIntakeJournalPath, TimeSpan.FromHours(1), TimeProvider.System);
-        _queue = new UtteranceQueue(services.GetRequiredService<UtterancePipeline>(),
-            Microsoft.Extensions.Options.Options.Create(AgentComposition.Options<AgentOptions>(services)));
-        var detector = EmergencyDetector.Load(AgentComposition.Options<AgentOptions>(services).ResolveConfigPath(SafetyModule.PhrasesFile));
-        _intake = new TranscriptIntake(_journal, _queue, text => detector.Detect(text) is not null, TimeProvider.System,
-            NullLogger<TranscriptIntake>.Instance);
+        _topics = _runtime.Topics;
     }
 
-    public SafetyModule Safety => _services.GetRequiredService<SafetyModule>();
+    public SafetyModule Safety => _runtime.Safety;
 
     public static async Task<SafetyBacklogBench> StartAsync(CancellationToken ct)
     {
@@ -87,29 +77,24 @@ internal sealed class SafetyBacklogBench : IAsyncDisposable
         return bench;
     }
 
-    /// <summary>The daemon's lanes, as <c>AgentService</c> and <c>SafetyService</c> wire them.</summary>
+    /// <summary>
+    /// The daemon's runtime with its broker session and transcript lane (journal, admission, queue); telemetry goes to
+    /// the sample's own layer instead of the runtime's, and arrivals are stamped on the way in.
+    /// </summary>
     private async Task StartAgentAsync(CancellationToken ct)
     {
-        var connection = _services.GetRequiredService<MqttConnection>();
         var time = TimeProvider.System;
-        await connection.SubscribeAsync(_topics.Transcript, message =>
-        {
-            if (message.Payload.AsSpan().StartsWith(SosPrefix))
-                _emergencyArrivals[JsonNode.Parse(message.Payload)!["id"]!.GetValue<string>()] = message.ReceivedTimestamp;
-            return _intake.OnTranscript(message);
-        }, ct, Acknowledgement.Manual);
-        await connection.SubscribeAsync(_topics.Response, _intake.OnAnswer, ct, Acknowledgement.Manual);
-        await connection.SubscribeAsync(_topics.Status, _intake.OnStatus, ct);
-        await connection.SubscribeAsync(_topics.TelemetryFilter, message =>
+        await _runtime.Connection.SubscribeAsync(_topics.TelemetryFilter, message =>
         {
             if (message.Topic.EndsWith("/door_open", StringComparison.Ordinal)) Volatile.Write(ref _doorArrived, message.ReceivedTimestamp);
             Volatile.Read(ref _layer)?.IngestTelemetry(message.Topic, message.Payload, time.GetUtcNow() - Stopwatch.GetElapsedTime(message.ReceivedTimestamp));
             return Task.CompletedTask;
         }, ct);
-        await _services.GetRequiredService<MqttAgentOutput>().StartAsync(ct);
-        await connection.ConnectAsync(ct);
-        _running.Add(Task.Run(() => _queue.RunAsync(_stop.Token), CancellationToken.None));
-        _running.Add(Task.Run(() => _intake.RunAsync(_stop.Token), CancellationToken.None));
+        await _runtime.StartAsync(AgentLanes.Broker | AgentLanes.Intake, _stop.Token, message =>
+        {
+            if (message.Payload.AsSpan().StartsWith(SosPrefix))
+                _emergencyArrivals[JsonNode.Parse(message.Payload)!["id"]!.GetValue<string>()] = message.ReceivedTimestamp;
+        });
     }
 
     /// <summary>
@@ -117,14 +102,15 @@ internal sealed class SafetyBacklogBench : IAsyncDisposable
     /// emergency transcript right behind them. Returns the two rows (latency from arrival at the agent). Alert budget
     /// misses land in <paramref name="counters"/>; emergency ones in <see cref="Safety"/>'s.
     /// </summary>
-    public async Task<(JsonObject Alerts, JsonObject Emergencies)> RunAsync(int rounds, SafetyOptions options, EmergencyDetector detector,
-        ActionCatalog catalog, SafetyCounters counters, LatencyBudgets budgets, CancellationToken ct)
+    public async Task<(JsonObject Alerts, JsonObject Emergencies)> RunAsync(int rounds, SafetyOptions options, SafetyCounters counters,
+        LatencyBudgets budgets, CancellationToken ct)
     {
         // Alerts leave through the agent's own connection, among the backlog's commands and answers.
-        var alerts = new SafetyCommands.ProbeSink(new MqttSafetySink(_services.GetRequiredService<MqttConnection>(), _topics));
+        var alerts = new SafetyCommands.ProbeSink(new MqttSafetySink(_runtime.Connection, _topics));
         var dispatcher = new ChannelAlertDispatcher(alerts, options, budgets, counters, TimeProvider.System, NullLogger.Instance);
         _running.Add(Task.Run(() => dispatcher.RunAsync(_stop.Token), CancellationToken.None));
-        SafetyLayer NewLayer() => new(options, detector, catalog, dispatcher, TimeProvider.System, counters, NullLogger.Instance, budgets);
+        var layers = _services.GetRequiredService<SafetyLayerFactory>();
+        SafetyLayer NewLayer() => layers.Create(dispatcher, TimeProvider.System, counters, NullLogger.Instance, budgets);
 
         var alertSamples = new List<double>(rounds);
         var emergencySamples = new List<double>(rounds);
@@ -152,7 +138,7 @@ internal sealed class SafetyBacklogBench : IAsyncDisposable
             alertSamples.Add(Stopwatch.GetElapsedTime(Volatile.Read(ref _doorArrived), alertAt).TotalMilliseconds);
             emergencySamples.Add(Stopwatch.GetElapsedTime(_emergencyArrivals[sosId], emergencyAt).TotalMilliseconds);
         }
-        var (accepted, _, _) = _intake.Counts;
+        var (accepted, _, _) = _runtime.Intake.Counts;
         var load = "transcript_backlog_1000";
         var alertRow = SafetyCommands.Row("telemetry_to_alert", load, alertSamples);
         var emergencyRow = SafetyCommands.Row("transcript_to_emergency", load, emergencySamples);
@@ -160,7 +146,7 @@ internal sealed class SafetyBacklogBench : IAsyncDisposable
         {
             row["target_p99_ms"] = 100.0;
             row["transcripts_journaled"] = accepted;
-            row["transcripts_shed_busy"] = _queue.Shed;
+            row["transcripts_shed_busy"] = _runtime.Queue.Shed;
         }
         return (alertRow, emergencyRow);
     }
@@ -175,7 +161,6 @@ internal sealed class SafetyBacklogBench : IAsyncDisposable
         try { await Task.WhenAll(_running); } catch (OperationCanceledException) { }
         _publisher.Dispose();
         await _services.DisposeAsync();
-        _journal.Dispose();
         await _broker.DisposeAsync();
         _stop.Dispose();
         try { Directory.Delete(_state, recursive: true); } catch (IOException) { }

@@ -4,12 +4,14 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using CabinAgent.Actions;
+using CabinAgent.Host.Composition;
 using CabinAgent.Llm;
 using CabinAgent.Llm.Models;
 using CabinAgent.Understanding;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using MQTTnet;
 using MQTTnet.Protocol;
@@ -75,14 +77,23 @@ internal static class SafetyCommands
             await Console.Error.WriteLineAsync("bench safety: --count must be at least 10");
             return CliSupport.ExitUsage;
         }
-        if (!TryLoad(out var catalog, out var options, out var detector)) return CliSupport.ExitUsage;
-
         var loadBefore = LoadAverage();
         await using var broker = await EmbeddedBroker.StartAsync();
-        var mqtt = new MqttOptions { Broker = broker.Url, VehicleId = "bench", ClientId = "cabin-agent-safety-bench" };
-        var topics = new TopicMap(catalog, mqtt.VehicleId);
-        await using var connection = new MqttConnection(mqtt, topics, NullLogger<MqttConnection>.Instance);
-        await connection.ConnectAsync(ct);
+        // Declared before the agent, so it is removed after the agent has closed its outbox there.
+        using var state = new CliSupport.TemporaryFolder("cabin-bench-safety-");
+        // The agent's own composition on the loopback broker: its safety options, connection and topics.
+        await using var agent = CliSupport.BuildAgent(AgentComposition.BuildConfiguration(null, new Dictionary<string, string?>
+        {
+            ["Agent:Tiers"] = "deterministic", ["Mqtt:Broker"] = broker.Url, ["Mqtt:VehicleId"] = "bench",
+            ["Mqtt:ClientId"] = "cabin-agent-safety-bench", ["Mqtt:OutboxPath"] = Path.Combine(state.Path, "outbox.jsonl"),
+        }), verbose: false);
+        if (!CliSupport.TryStart(agent, Console.Error)) return CliSupport.ExitUsage;
+        var runtime = agent.GetRequiredService<AgentRuntime>();
+        await runtime.StartAsync(AgentLanes.Broker, ct);
+        var layers = agent.GetRequiredService<SafetyLayerFactory>();
+        var (catalog, options, detector) = (runtime.Catalog, layers.Options, layers.Detector);
+        var topics = runtime.Topics;
+        var connection = runtime.Connection;
 
         var counters = new SafetyCounters();
         var budgets = new LatencyBudgets(options, counters, NullLogger.Instance);
@@ -96,7 +107,7 @@ internal static class SafetyCommands
         var loadNote = $"llm_decode = the LLM tier decoding back to back on the generated test model in this process (Llm threads: default); " +
             $"cpu_saturation = {Environment.ProcessorCount} spinning threads at normal priority, cpu_saturation_nice10 = the same at nice 10 " +
             "(how decode threads should run); telemetry_flood = one thread ingesting as fast as it can";
-        var bench = new LatencyRun(catalog, options, detector, dispatcher, probe, connection, topics, counters, budgets);
+        var bench = new LatencyRun(catalog, layers, dispatcher, probe, connection, topics, counters, budgets);
         var rows = new List<JsonObject>();
         foreach (var load in new[] { "none", "llm_decode", "cpu_saturation", "cpu_saturation_nice10", "telemetry_flood" })
         {
@@ -129,7 +140,7 @@ internal static class SafetyCommands
         long backlogEmergencyMisses;
         await using (var backlog = await SafetyBacklogBench.StartAsync(ct))
         {
-            var (alertRow, emergencyRow) = await backlog.RunAsync(Math.Max(10, count / 100), options, detector, catalog, counters, budgets, ct);
+            var (alertRow, emergencyRow) = await backlog.RunAsync(Math.Max(10, count / 100), options, counters, budgets, ct);
             rows.Add(alertRow);
             rows.Add(emergencyRow);
             backlogEmergencyMisses = BudgetMisses(backlog.Safety.Layer.Counters);
@@ -225,7 +236,7 @@ internal static class SafetyCommands
         return "config";
     }
 
-    private sealed class LatencyRun(ActionCatalog catalog, SafetyOptions options, EmergencyDetector detector, ChannelAlertDispatcher dispatcher,
+    private sealed class LatencyRun(ActionCatalog catalog, SafetyLayerFactory layers, ChannelAlertDispatcher dispatcher,
         ProbeSink probe, MqttConnection connection, TopicMap topics, SafetyCounters counters, LatencyBudgets budgets)
     {
         private static readonly byte[] Moving = """{"value": 40}"""u8.ToArray();
@@ -236,7 +247,7 @@ internal static class SafetyCommands
 
         private SafetyLayer NewLayer()
         {
-            var layer = new SafetyLayer(options, detector, catalog, dispatcher, TimeProvider.System, counters, NullLogger.Instance, budgets);
+            var layer = layers.Create(dispatcher, TimeProvider.System, counters, NullLogger.Instance, budgets);
             Volatile.Write(ref Current, layer);
             return layer;
         }

@@ -15,8 +15,9 @@ public sealed class UnderstandingTiers : IDisposable, Daemon.IHealthContributor
 {
     private readonly List<IUnderstandingTier> _tiers = [];
 
-    public UnderstandingTiers(AgentOptions agent, LlmOptions llm, bool llmRequired, ActionCatalog catalog, ILoggerFactory loggers)
+    public UnderstandingTiers(AgentOptions agent, LlmOptions llm, ActionCatalog catalog, ILoggerFactory loggers)
     {
+        var llmRequired = llm.Required;
         var logger = loggers.CreateLogger("CabinAgent.Understanding");
         _tiers.Add(DeterministicTier.Load(agent.ResolveConfigPath("intents"), catalog));
 
@@ -27,7 +28,8 @@ public sealed class UnderstandingTiers : IDisposable, Daemon.IHealthContributor
             logger.LogInformation("LLM tier {State}", LlmState);
             return;
         }
-        var problems = llm.Validate();
+        // The values were checked at start-up; a file that is not there degrades the agent instead.
+        var problems = llm.FileProblems();
         try
         {
             if (problems.Count > 0) throw new InvalidDataException(string.Join("; ", problems));

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace CabinAgent.Host.Daemon;
@@ -65,16 +64,6 @@ internal sealed class TranscriptIntake(IntakeJournal journal, UtteranceQueue que
     /// <summary>Transcripts journaled since start, redeliveries recognised and not run again, entries re-run after a restart.</summary>
     public (long Accepted, long Duplicates, long Rerun) Counts =>
         (Interlocked.Read(ref _accepted), Interlocked.Read(ref _duplicates), Interlocked.Read(ref _rerun));
-
-    /// <summary>The daemon's intake, with the emergency phrases of its configuration.</summary>
-    public static TranscriptIntake Create(IServiceProvider services)
-    {
-        var agent = Composition.AgentComposition.Options<Composition.AgentOptions>(services);
-        var detector = CabinAgent.Safety.EmergencyDetector.Load(agent.ResolveConfigPath(CabinAgent.Safety.SafetyModule.PhrasesFile));
-        return new TranscriptIntake(services.GetRequiredService<IntakeJournal>(), services.GetRequiredService<UtteranceQueue>(),
-            text => detector.Detect(text) is not null, services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<ILogger<TranscriptIntake>>());
-    }
 
     /// <summary>The transcript subscription's handler, on the MQTT receive loop: hands the message over and returns.</summary>
     public Task OnTranscript(InboundMessage message)

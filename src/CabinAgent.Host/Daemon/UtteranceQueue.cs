@@ -37,6 +37,9 @@ internal sealed class UtteranceQueue
 
     private long _busySinceMs = -1;
 
+    /// <summary>The pipeline the queue admits and completes with: the composition root's one instance.</summary>
+    public UtterancePipeline Pipeline => _pipeline;
+
     /// <summary>How long the tiers have been on the utterance in hand (monotonic), or null when none is in hand.</summary>
     public TimeSpan? BusyFor => Volatile.Read(ref _busySinceMs) is var since and >= 0
         ? TimeSpan.FromMilliseconds(Environment.TickCount64 - since)
