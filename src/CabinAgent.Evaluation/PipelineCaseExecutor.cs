@@ -1,5 +1,6 @@
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;
+using CabinAgent.Understanding;
 
 namespace CabinAgent.Evaluation;
 

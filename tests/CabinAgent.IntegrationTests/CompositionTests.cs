@@ -119,7 +119,7 @@ public class CompositionTests
         await queueRunning;
         await runtime.StopAsync(drainOutbox: false, CancellationToken.None);
 
-        Assert.Equal((Outcomes.Refused, "trunk_while_moving"), (daemon.Outcome, daemon.GateRule));
+        Assert.Equal((Outcome.Refused, "trunk_while_moving"), (daemon.Outcome, daemon.GateRule));
         Assert.Equal((daemon.Outcome, daemon.GateRule, daemon.Spoken), (replay.Outcome, replay.GateRule, replay.Spoken));
     }
 }
