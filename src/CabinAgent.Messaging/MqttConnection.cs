@@ -59,7 +59,8 @@ public sealed class MqttConnection : IAsyncDisposable
     private readonly List<(string Filter, Func<InboundMessage, Task> Handler, Acknowledgement Ack, MqttQualityOfServiceLevel Qos)> _subscriptions = [];
     private readonly ResiliencePipeline _reconnect;
     private int _generation;
-    private int _lostGeneration;
+    private int _upGeneration;   // the last connection that was made (an attempt that failed has a number too)
+    private int _lostGeneration; // the last connection whose loss was reported
     private readonly CancellationTokenSource _lifetime = new();
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private Task? _reconnectLoop;
@@ -176,8 +177,8 @@ public sealed class MqttConnection : IAsyncDisposable
     /// <summary>Tells the <see cref="Disconnected"/> handlers, once per connection.</summary>
     private void ReportLost(string reason)
     {
-        var generation = Volatile.Read(ref _generation);
-        if (Interlocked.Exchange(ref _lostGeneration, generation) == generation) return;
+        var generation = Volatile.Read(ref _upGeneration);
+        if (generation == 0 || Interlocked.Exchange(ref _lostGeneration, generation) == generation) return;
         Disconnected?.Invoke(generation, reason);
     }
 
@@ -211,6 +212,7 @@ public sealed class MqttConnection : IAsyncDisposable
             // Before connecting: what the broker sends right after its CONNACK already belongs to the new connection.
             Interlocked.Increment(ref _generation);
             var connected = await _client.ConnectAsync(options, timeout.Token).ConfigureAwait(false);
+            Volatile.Write(ref _upGeneration, _generation);
 
             List<(string Filter, MqttQualityOfServiceLevel Qos)> filters;
             lock (_subscriptions) filters = _subscriptions.Select(s => (s.Filter, s.Qos)).Distinct().ToList();
@@ -246,7 +248,7 @@ public sealed class MqttConnection : IAsyncDisposable
                 if (!_client.IsConnected)
                 {
                     // Normally the client's event has said so already; this catches a loss it did not report.
-                    if (Volatile.Read(ref _generation) > 0) ReportLost("connection lost");
+                    ReportLost("connection lost");
                     await _reconnect.ExecuteAsync(async token => await ConnectOnceAsync(token).ConfigureAwait(false), ct).ConfigureAwait(false);
                 }
                 await Task.Delay(_options.ReconnectDelayMs, ct).ConfigureAwait(false);
