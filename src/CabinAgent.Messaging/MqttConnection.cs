@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
+using Polly;
 
 namespace CabinAgent.Messaging;
 
@@ -55,8 +56,11 @@ public sealed class MqttConnection : IAsyncDisposable
     private readonly TopicMap _topics;
     private readonly ILogger _logger;
     private readonly IMqttClient _client;
-    private readonly List<(string Filter, Func<InboundMessage, Task> Handler, Acknowledgement Ack)> _subscriptions = [];
+    private readonly List<(string Filter, Func<InboundMessage, Task> Handler, Acknowledgement Ack, MqttQualityOfServiceLevel Qos)> _subscriptions = [];
+    private readonly ResiliencePipeline _reconnect;
     private int _generation;
+    private int _upGeneration;   // the last connection that was made (an attempt that failed has a number too)
+    private int _lostGeneration; // the last connection whose loss was reported
     private readonly CancellationTokenSource _lifetime = new();
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private Task? _reconnectLoop;
@@ -71,15 +75,32 @@ public sealed class MqttConnection : IAsyncDisposable
         _client.DisconnectedAsync += e =>
         {
             if (!_lifetime.IsCancellationRequested)
+            {
                 _logger.LogWarning("Disconnected from the broker: {Reason}", e.Reason);
+                // A failed connection attempt ends here too; only a connection that was up can be lost.
+                if (e.ClientWasConnected) ReportLost(e.Reason.ToString());
+            }
             return Task.CompletedTask;
         };
+        _reconnect = BrokerReconnect.Pipeline(options, (error, delay) =>
+        {
+            _logger.LogWarning("Broker {Broker} unreachable ({Error}); retrying in {Delay} ms", _options.Broker, error, delay);
+        });
     }
 
     public bool IsConnected => _client.IsConnected;
 
+    /// <summary>The number of the current (or last) connection; <see cref="InboundMessage.Connection"/> carries the same.</summary>
+    public int ConnectionNumber => Volatile.Read(ref _generation);
+
     /// <summary>Raised after every successful (re)connect, once subscriptions are restored.</summary>
     public event Func<Task>? Connected;
+
+    /// <summary>Raised once when a connection that was up is lost, with its number and the reason.</summary>
+    public event Action<int, string>? Disconnected;
+
+    /// <summary>Raised when an attempt to connect fails, with the error; the backoff then waits.</summary>
+    public event Action<string>? ConnectFailed;
 
     public static string StatusPayload(string state) => JsonSerializer.Serialize(new Dictionary<string, string> { ["state"] = state });
 
@@ -87,17 +108,19 @@ public sealed class MqttConnection : IAsyncDisposable
     /// Registers a handler; subscribed now if connected and again after every reconnect. The handler runs on the
     /// client's receive loop: it must hand the message on and return, never wait.
     /// </summary>
+    /// <param name="qos">The subscription's maximum QoS: at most once for what must not be kept for the agent while it
+    /// is away (live audio), else at least once.</param>
     public async Task SubscribeAsync(string filter, Func<InboundMessage, Task> handler, CancellationToken ct,
-        Acknowledgement acknowledgement = Acknowledgement.Automatic)
+        Acknowledgement acknowledgement = Acknowledgement.Automatic, MqttQualityOfServiceLevel qos = MqttQualityOfServiceLevel.AtLeastOnce)
     {
-        lock (_subscriptions) _subscriptions.Add((filter, handler, acknowledgement));
+        lock (_subscriptions) _subscriptions.Add((filter, handler, acknowledgement, qos));
         if (_client.IsConnected)
-            await SubscribeOnBrokerAsync(filter, ct).ConfigureAwait(false);
+            await SubscribeOnBrokerAsync(filter, qos, ct).ConfigureAwait(false);
     }
 
-    private async Task SubscribeOnBrokerAsync(string filter, CancellationToken ct)
+    private async Task SubscribeOnBrokerAsync(string filter, MqttQualityOfServiceLevel qos, CancellationToken ct)
     {
-        var result = await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, ct).ConfigureAwait(false);
+        var result = await _client.SubscribeAsync(filter, qos, ct).ConfigureAwait(false);
         // A broker's ACL can refuse a subscription without failing the call: say so, or it looks like silence on the topic.
         foreach (var item in result.Items.Where(i => (int)i.ResultCode >= 0x80))
             _logger.LogError("The broker refused the subscription to {Filter}: {Code}", filter, item.ResultCode);
@@ -125,17 +148,38 @@ public sealed class MqttConnection : IAsyncDisposable
 
     private async Task ConnectOnceAsync(CancellationToken ct)
     {
-        if (await TryConnectLockedAsync(ct).ConfigureAwait(false) && Connected is { } connected)
+        bool connectedNow;
+        try
+        {
+            connectedNow = await TryConnectLockedAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            ConnectFailed?.Invoke(ex.Message);
+            throw;
+        }
+        if (!connectedNow || Connected is not { } connected) return;
+        // Each handler awaited on its own: awaiting the multicast delegate would wait for (and see the failure of) the
+        // last one only.
+        foreach (var handler in connected.GetInvocationList().Cast<Func<Task>>())
         {
             try
             {
-                await connected().ConfigureAwait(false);
+                await handler().ConfigureAwait(false);
             }
             catch (Exception ex)
             {
                 _logger.LogError(ex, "A reconnect handler failed");
             }
         }
+    }
+
+    /// <summary>Tells the <see cref="Disconnected"/> handlers, once per connection.</summary>
+    private void ReportLost(string reason)
+    {
+        var generation = Volatile.Read(ref _upGeneration);
+        if (generation == 0 || Interlocked.Exchange(ref _lostGeneration, generation) == generation) return;
+        Disconnected?.Invoke(generation, reason);
     }
 
     /// <summary>Returns true when this call made a new connection.</summary>
@@ -168,11 +212,12 @@ public sealed class MqttConnection : IAsyncDisposable
             // Before connecting: what the broker sends right after its CONNACK already belongs to the new connection.
             Interlocked.Increment(ref _generation);
             var connected = await _client.ConnectAsync(options, timeout.Token).ConfigureAwait(false);
+            Volatile.Write(ref _upGeneration, _generation);
 
-            List<string> filters;
-            lock (_subscriptions) filters = _subscriptions.Select(s => s.Filter).Distinct().ToList();
-            foreach (var filter in filters)
-                await SubscribeOnBrokerAsync(filter, ct).ConfigureAwait(false);
+            List<(string Filter, MqttQualityOfServiceLevel Qos)> filters;
+            lock (_subscriptions) filters = _subscriptions.Select(s => (s.Filter, s.Qos)).Distinct().ToList();
+            foreach (var (filter, qos) in filters)
+                await SubscribeOnBrokerAsync(filter, qos, ct).ConfigureAwait(false);
 
             await _client.PublishAsync(new MqttApplicationMessageBuilder()
                 .WithTopic(_topics.Status)
@@ -190,31 +235,27 @@ public sealed class MqttConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Looks every <see cref="MqttOptions.ReconnectDelayMs"/> whether the connection is up; when it is not, reconnects
+    /// through the <see cref="BrokerReconnect"/> backoff until it is.
+    /// </summary>
     private async Task KeepConnectedAsync(CancellationToken ct)
     {
-        var delay = _options.ReconnectDelayMs;
-        while (!ct.IsCancellationRequested)
+        try
         {
-            try
+            while (!ct.IsCancellationRequested)
             {
                 if (!_client.IsConnected)
                 {
-                    await ConnectOnceAsync(ct).ConfigureAwait(false);
-                    delay = _options.ReconnectDelayMs;
+                    // Normally the client's event has said so already; this catches a loss it did not report.
+                    ReportLost("connection lost");
+                    await _reconnect.ExecuteAsync(async token => await ConnectOnceAsync(token).ConfigureAwait(false), ct).ConfigureAwait(false);
                 }
                 await Task.Delay(_options.ReconnectDelayMs, ct).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                _logger.LogWarning("Broker {Broker} unreachable ({Error}); retrying in {Delay} ms", _options.Broker, ex.Message, delay);
-                try { await Task.Delay(delay, ct).ConfigureAwait(false); }
-                catch (OperationCanceledException) { return; }
-                delay = Math.Min(delay * 2, _options.MaxReconnectDelayMs);
-            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
         }
     }
 

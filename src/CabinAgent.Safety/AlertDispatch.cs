@@ -1,5 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
 
 namespace CabinAgent.Safety;
 
@@ -71,6 +73,7 @@ public sealed class ChannelAlertDispatcher : IAlertOutbox
     private readonly TimeProvider _latencyClock;
     private readonly ILogger _log;
     private readonly DispatchOptions _options;
+    private readonly ResiliencePipeline _publishRetry;
 
     /// <param name="clock">The rules' clock, which <see cref="SafetyAlert.TriggeredAt"/> is on.</param>
     /// <param name="latencyClock">The clock the wait between posting and delivery is measured on; by default
@@ -91,7 +94,33 @@ public sealed class ChannelAlertDispatcher : IAlertOutbox
         _clock = clock;
         _latencyClock = latencyClock ?? clock;
         _log = log;
+        _publishRetry = PublishRetry(_options, clock, log);
     }
+
+    /// <summary>
+    /// A failed publish is tried again after <see cref="DispatchOptions.RetryDelayMs"/>, up to
+    /// <see cref="DispatchOptions.PublishAttempts"/> attempts in all; the waits run on the rules' clock, so a replayed
+    /// trace retries at the same instants every time.
+    /// </summary>
+    private static ResiliencePipeline PublishRetry(DispatchOptions options, TimeProvider clock, ILogger log) =>
+        options.PublishAttempts <= 1
+            ? ResiliencePipeline.Empty
+            : new ResiliencePipelineBuilder { TimeProvider = clock }
+                .AddRetry(new RetryStrategyOptions
+                {
+                    ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex
+                        && !(ex is OperationCanceledException && args.Context.CancellationToken.IsCancellationRequested)),
+                    MaxRetryAttempts = options.PublishAttempts - 1,
+                    BackoffType = DelayBackoffType.Constant,
+                    UseJitter = false,
+                    Delay = TimeSpan.FromMilliseconds(options.RetryDelayMs),
+                    OnRetry = args =>
+                    {
+                        log.LogWarning(args.Outcome.Exception, "safety output publish failed (attempt {Attempt}); retrying", args.AttemptNumber + 1);
+                        return ValueTask.CompletedTask;
+                    },
+                })
+                .Build();
 
     public bool TryPost(SafetyAlert alert) =>
         _channel.Writer.TryWrite(new Posted(alert, _latencyClock.GetTimestamp(), _clock.GetUtcNow() - alert.TriggeredAt));
@@ -111,38 +140,31 @@ public sealed class ChannelAlertDispatcher : IAlertOutbox
     private async Task DeliverAsync(Posted posted, CancellationToken ct)
     {
         var item = posted.Item;
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
+            await _publishRetry.ExecuteAsync(async token =>
             {
                 if (item is SafetyAlert alert)
                 {
-                    await _sink.PublishAlertAsync(alert, ct).ConfigureAwait(false);
+                    await _sink.PublishAlertAsync(alert, token).ConfigureAwait(false);
                     _counters.Increment(CounterNames.AlertsPublished);
                     // Due → posted on the rules' clock, then posted → published on the latency clock.
                     _budgets.Record(alert.Kind, posted.LagAtPost + _latencyClock.GetElapsedTime(posted.PostedAt));
                 }
                 else if (item is SpokenNotice notice)
                 {
-                    await _sink.SpeakAsync(notice, ct).ConfigureAwait(false);
+                    await _sink.SpeakAsync(notice, token).ConfigureAwait(false);
                 }
-                return;
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (Exception ex)
-            {
-                if (attempt >= _options.PublishAttempts)
-                {
-                    _counters.Increment(CounterNames.AlertsPublishFailed);
-                    _log.LogError(ex, "safety output could not be published after {Attempts} attempts: {Item}", attempt, item);
-                    return;
-                }
-                _log.LogWarning(ex, "safety output publish failed (attempt {Attempt}); retrying", attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(_options.RetryDelayMs), _clock, ct).ConfigureAwait(false);
-            }
+            }, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            _counters.Increment(CounterNames.AlertsPublishFailed);
+            _log.LogError(ex, "safety output could not be published after {Attempts} attempts: {Item}", _options.PublishAttempts, item);
         }
     }
 }

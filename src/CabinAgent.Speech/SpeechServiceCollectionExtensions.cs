@@ -22,7 +22,8 @@ public static class SpeechServiceCollectionExtensions
         services.AddSingleton<EndpointerOptions>(sp => sp.GetRequiredService<IOptions<SpeechOptions>>().Value.Endpointing);
         services.AddTransient<IAudioSource>(sp => AudioSources.Create(
             sp.GetRequiredService<IOptions<SpeechOptions>>().Value.Input,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("CabinAgent.Speech.Input")));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("CabinAgent.Speech.Input"),
+            sp.GetService<IAudioFeed>()));
         services.AddSingleton(sp => new SpeechFrontEnd(
             sp.GetRequiredService<ISpeechRecognizer>(),
             sp.GetRequiredService<EndpointerOptions>(),

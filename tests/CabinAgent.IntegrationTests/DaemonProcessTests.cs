@@ -157,11 +157,8 @@ public class DaemonProcessTests
                 ["ModelPath"] = CabinAgent.Speech.Whisper.WhisperTestModel.EnsureCached(), ["Threads"] = 1,
                 ["Input"] = new System.Text.Json.Nodes.JsonObject
                 {
+                    // The audio comes over the agent's own connection: its broker and backoff are Mqtt's above.
                     ["Kind"] = "mqtt",
-                    ["Mqtt"] = new System.Text.Json.Nodes.JsonObject
-                    {
-                        ["Host"] = "127.0.0.1", ["Port"] = broker.Port, ["ReconnectDelayMs"] = 100, ["MaxReconnectDelayMs"] = 500,
-                    },
                 },
             },
             ["Observability"] = new System.Text.Json.Nodes.JsonObject { ["Port"] = healthPort },

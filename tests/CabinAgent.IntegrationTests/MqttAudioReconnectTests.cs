@@ -1,8 +1,13 @@
 using CabinAgent.Tests.Shared;
 using System.Buffers.Binary;
+using CabinAgent.Host.Commands;
+using CabinAgent.Host.Composition;
 using CabinAgent.Host.Daemon;
+using CabinAgent.Messaging;
+using CabinAgent.Speech;
 using CabinAgent.Speech.Audio;
 using CabinAgent.Speech.Sources;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Protocol;
@@ -10,9 +15,10 @@ using MQTTnet.Protocol;
 namespace CabinAgent.IntegrationTests;
 
 /// <summary>
-/// The MQTT audio source against a real mosquitto that is stopped and started again on the same port: audio before
-/// and after is received, the source reconnects and resubscribes, and the utterance cut by the loss is ended there —
-/// nothing from before the restart reaches an utterance after it.
+/// The MQTT audio source on the agent's own connection (as the composition root puts them together) against a real
+/// mosquitto that is stopped and started again on the same port: audio before and after is received, the connection
+/// reconnects and resubscribes the audio topic, and the utterance cut by the loss is ended there — nothing from before
+/// the restart reaches an utterance after it.
 /// </summary>
 [Trait("Category", "Fault")]
 public class MqttAudioReconnectTests
@@ -72,16 +78,21 @@ public class MqttAudioReconnectTests
         await using var broker = await MosquittoBroker.StartAsync();
         var port = broker.Port;
         var log = new ListLogger();
-        var options = new AudioInputOptions
+        var configuration = AgentComposition.BuildConfiguration(null, new Dictionary<string, string?>
         {
-            Kind = "mqtt", SampleRate = 16_000, Channels = 1,
-            Mqtt = new MqttAudioOptions
-            {
-                Host = "127.0.0.1", Port = port, Topic = Topic, ClientId = "speech-reconnect-test",
-                ReconnectDelayMs = 100, MaxReconnectDelayMs = 1000,
-            },
-        };
-        await using var source = new MqttAudioSource(options, log);
+            ["Mqtt:Broker"] = broker.Url,
+            ["Mqtt:ReconnectDelayMs"] = "100",
+            ["Mqtt:MaxReconnectDelayMs"] = "1000",
+            ["Mqtt:OutboxPath"] = AgentUnderTest.NewOutboxPath(),
+            ["Agent:Tiers"] = "deterministic",
+            ["Speech:Input:Kind"] = "mqtt",
+            ["Speech:Input:Mqtt:Topic"] = Topic,
+        });
+        await using var services = CliSupport.BuildAgent(configuration, verbose: false,
+            s => s.Configure<SpeechOptions>(configuration.GetSection(SpeechOptions.SectionName)));
+        await services.GetRequiredService<MqttConnection>().ConnectAsync(CancellationToken.None);
+        var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SpeechOptions>>().Value.Input;
+        await using var source = (MqttAudioSource)AudioSources.Create(options, log, services.GetRequiredService<IAudioFeed>());
         var status = new SpeechStatus(typeof(MqttAudioReconnectTests).Assembly.Location); // any existing file: speech on
         status.Watch(source);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));

@@ -3,7 +3,12 @@ using CabinAgent.Host.Commands;
 using CabinAgent.Host.Composition;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
+using CabinAgent.Speech.Audio;
+using CabinAgent.Speech.Sources;
+using CabinAgent.Tests.Shared;
 using Microsoft.Extensions.DependencyInjection;
+using MQTTnet;
+using MQTTnet.Protocol;
 
 namespace CabinAgent.IntegrationTests;
 
@@ -24,6 +29,7 @@ public sealed class TlsTests(ProductionBus bus) : IClassFixture<ProductionBus>, 
         await File.WriteAllTextAsync(F("agent.password"), "s3cret-agent\n");
         await Run("mosquitto_passwd", "-b -c passwd cabin-agent s3cret-agent");
         await Run("mosquitto_passwd", "-b passwd ecu-media ecu-pass");
+        await Run("mosquitto_passwd", "-b passwd speech-front front-pass");
         await Run("openssl", "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=some-other-ca -keyout other.key -out other.crt");
     }
 
@@ -89,6 +95,52 @@ public sealed class TlsTests(ProductionBus bus) : IClassFixture<ProductionBus>, 
 
         await Assert.ThrowsAnyAsync<Exception>(() => connection.ConnectAsync(CancellationToken.None));
         Assert.False(connection.IsConnected);
+    }
+
+    /// <summary>
+    /// Speech's MQTT audio rides on the agent's one connection, so it has the agent's TLS, client certificate and
+    /// password (its own client had none of them): the cockpit front-end's audio, published under the speech-front
+    /// role, reaches the recogniser sample for sample.
+    /// </summary>
+    [Fact]
+    public async Task MqttAudioArrivesOverTheAgentsTlsConnectionWithItsCertificateAndPassword()
+    {
+        await using var broker = await StartBrokerAsync();
+        await using var services = BuildAgent(broker, Path.Combine(bus.Pki, "ca.crt"));
+        await services.GetRequiredService<MqttConnection>().ConnectAsync(CancellationToken.None);
+        var feed = services.GetRequiredService<IAudioFeed>();
+        var log = new ListLogger();
+        await using var source = new MqttAudioSource(feed, new AudioInputOptions { Kind = "mqtt", SampleRate = 16_000, Channels = 1 }, log);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var reader = source.ReadAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        var first = reader.MoveNextAsync().AsTask();
+        await source.Subscribed.WaitAsync(cts.Token);
+        Assert.Equal($"mqtt:{feed.Topic}@localhost:{broker.Port}", source.Description);
+
+        // 300 ms of a 440 Hz tone from the cockpit front-end in 20 ms chunks, then push-to-talk released.
+        var pcm = new byte[16 * 300 * 2];
+        for (var i = 0; i < pcm.Length / 2; i++)
+            System.Buffers.Binary.BinaryPrimitives.WriteInt16LittleEndian(pcm.AsSpan(i * 2), (short)Math.Round(9830 * Math.Sin(2 * Math.PI * 440 * i / 16_000)));
+        using (var frontEnd = new MqttClientFactory().CreateMqttClient())
+        {
+            await frontEnd.ConnectAsync(bus.As("speech-front", broker).WithCredentials("speech-front", "front-pass").Build(), cts.Token);
+            for (var i = 0; i < pcm.Length; i += 640)
+                await frontEnd.PublishBinaryAsync(feed.Topic, pcm[i..(i + 640)], MqttQualityOfServiceLevel.AtLeastOnce, cancellationToken: cts.Token);
+            await frontEnd.PublishBinaryAsync(feed.Topic, [], MqttQualityOfServiceLevel.AtLeastOnce, cancellationToken: cts.Token);
+        }
+
+        var samples = new List<float>();
+        for (var next = first; await next; next = reader.MoveNextAsync().AsTask())
+        {
+            if (reader.Current.IsEmpty) break;
+            samples.AddRange(reader.Current.ToArray());
+        }
+        await reader.DisposeAsync();
+
+        var expected = Enumerable.Range(0, pcm.Length / 2)
+            .Select(i => System.Buffers.Binary.BinaryPrimitives.ReadInt16LittleEndian(pcm.AsSpan(i * 2)) / 32768f);
+        Assert.Equal(expected, samples);
+        Assert.Equal($"Information MQTT audio: listening on {feed.Topic} at localhost:{broker.Port} (16000 Hz, 1 ch, s16le)", Assert.Single(log.Lines));
     }
 
     public Task DisposeAsync()

@@ -1,10 +1,8 @@
 using CabinAgent.Tests.Shared;
 using System.Buffers.Binary;
-using CabinAgent.Messaging;
 using CabinAgent.Speech.Audio;
 using CabinAgent.Speech.Sources;
 using Microsoft.Extensions.Logging;
-using MQTTnet;
 
 namespace CabinAgent.Speech.Tests;
 
@@ -133,88 +131,169 @@ public class SourceTests
         Assert.StartsWith("could not start '/nonexistent/arecord'", error.Message);
     }
 
-    [Fact]
-    public async Task Mqtt_audio_chunks_are_endpointed_and_an_empty_payload_ends_the_utterance()
+    /// <summary>
+    /// The agent's MQTT connection as the source sees it, driven by hand: what it delivers, in order, on the caller's
+    /// thread (the real feed over mosquitto, with reconnects and TLS, is in the integration tests).
+    /// </summary>
+    private sealed class HandFeed : IAudioFeed, IAsyncDisposable
     {
-        await using var broker = await EmbeddedBroker.StartAsync();
-        var options = new AudioInputOptions
+        private Action<AudioFeedEvent>? _receiver;
+
+        public string Description => "mqtt:vehicle/test/audio/in@127.0.0.1:1883";
+        public string Endpoint => "127.0.0.1:1883";
+        public string Topic => "vehicle/test/audio/in";
+        public bool Stopped { get; private set; }
+
+        public Task<IAsyncDisposable> StartAsync(Action<AudioFeedEvent> receiver, CancellationToken cancellationToken)
         {
-            Kind = "mqtt", SampleRate = 16_000, Channels = 1,
-            Mqtt = new MqttAudioOptions { Host = "127.0.0.1", Port = broker.Port, Topic = "vehicle/test/audio/in", ClientId = "speech-test" },
-        };
-        await using var source = new MqttAudioSource(options);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var reader = source.ReadAsync(cts.Token).GetAsyncEnumerator(cts.Token);
-        var endpointer = new Endpointer();
-        var segments = new List<SpeechSegment>();
-        // The first MoveNext connects and subscribes; publish only after that.
-        var first = reader.MoveNextAsync().AsTask();
+            _receiver = receiver;
+            return Task.FromResult<IAsyncDisposable>(this);
+        }
 
-        var factory = new MqttClientFactory();
-        using var publisher = factory.CreateMqttClient();
-        await publisher.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", broker.Port).WithClientId("front-end").Build(), cts.Token);
-        // Speech that is still going on when push-to-talk is released: only the empty payload ends it.
-        var audio = Signals.Concat(Signals.Silence(300), Signals.Tone(500, 700, 0.3));
-        await source.Subscribed.WaitAsync(cts.Token);
-        var bytes = Pcm16(audio);
-        for (var i = 0; i < bytes.Length; i += 640) // 20 ms chunks
-            await publisher.PublishBinaryAsync("vehicle/test/audio/in", bytes[i..Math.Min(bytes.Length, i + 640)], cancellationToken: cts.Token);
-        await publisher.PublishBinaryAsync("vehicle/test/audio/in", [], cancellationToken: cts.Token);
+        public void Send(AudioFeedEvent e) => (_receiver ?? throw new InvalidOperationException("not started"))(e);
 
-        var received = 0;
+        public void Audio(int connection, byte[] pcm, bool endOfUtterance)
+        {
+            for (var i = 0; i < pcm.Length; i += 640) // 20 ms chunks
+                Send(new AudioFeedEvent.Chunk(connection, pcm[i..Math.Min(pcm.Length, i + 640)]));
+            if (endOfUtterance) Send(new AudioFeedEvent.Chunk(connection, []));
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Stopped = true;
+            _receiver = null;
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private static float[] Decoded(byte[] pcm) =>
+        Enumerable.Range(0, pcm.Length / 2).Select(i => BinaryPrimitives.ReadInt16LittleEndian(pcm.AsSpan(i * 2)) / 32768f).ToArray();
+
+    /// <summary>Reads chunks until <paramref name="breaks"/> empty ones have come.</summary>
+    private static async Task<List<float[]>> ChunksUntil(IAsyncEnumerator<ReadOnlyMemory<float>> reader, Task<bool> first, int breaks)
+    {
+        var chunks = new List<float[]>();
         var next = first;
         while (await next)
         {
-            var chunk = reader.Current;
-            received += chunk.Length;
-            segments.AddRange(chunk.IsEmpty ? endpointer.Flush() : endpointer.Push(chunk.Span));
-            if (chunk.IsEmpty) break;
+            chunks.Add(reader.Current.ToArray());
+            if (chunks.Count(c => c.Length == 0) == breaks) break;
             next = reader.MoveNextAsync().AsTask();
         }
+        return chunks;
+    }
+
+    [Fact]
+    public async Task Mqtt_audio_chunks_are_endpointed_and_an_empty_payload_ends_the_utterance()
+    {
+        var feed = new HandFeed();
+        await using var source = new MqttAudioSource(feed, new AudioInputOptions { Kind = "mqtt", SampleRate = 16_000, Channels = 1 });
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var reader = source.ReadAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        // The first MoveNext starts the feed.
+        var first = reader.MoveNextAsync().AsTask();
+        feed.Send(new AudioFeedEvent.Connected(1));
+        Assert.True(source.Subscribed.IsCompleted);
+        Assert.Equal(("mqtt:vehicle/test/audio/in@127.0.0.1:1883", AudioConnectionState.Connected), (source.Description, source.ConnectionState));
+
+        // Speech that is still going on when push-to-talk is released: only the empty payload ends it.
+        var audio = Signals.Concat(Signals.Silence(300), Signals.Tone(500, 700, 0.3));
+        feed.Audio(1, Pcm16(audio), endOfUtterance: true);
+        var chunks = await ChunksUntil(reader, first, breaks: 1);
         await reader.DisposeAsync();
 
-        Assert.Equal(audio.Length, received);
+        Assert.Equal(Decoded(Pcm16(audio)), chunks.SelectMany(c => c).ToArray());
+        Assert.Empty(chunks[^1]);
+        var endpointer = new Endpointer();
+        var segments = chunks.SelectMany(c => c.Length == 0 ? endpointer.Flush() : endpointer.Push(c)).ToList();
         var segment = Assert.Single(segments);
         Assert.Equal(EndReason.EndOfStream, segment.Reason);
         Assert.InRange(segment.Start.TotalMilliseconds, 270, 330);
         Assert.InRange(segment.End.TotalMilliseconds, 970, 1030);
+        Assert.True(feed.Stopped);
+        Assert.Equal((AudioConnectionState.Closed, "stopped"), (source.ConnectionState, source.ConnectionProblem));
     }
 
     [Fact]
     public async Task A_broker_that_is_not_up_yet_is_waited_for_then_audio_flows()
     {
-        var port = EmbeddedBroker.FreeLoopbackPort();
-        var options = new AudioInputOptions
-        {
-            Kind = "mqtt",
-            Mqtt = new MqttAudioOptions { Port = port, Topic = "vehicle/test/audio/in", ReconnectDelayMs = 100, MaxReconnectDelayMs = 200 },
-        };
+        var feed = new HandFeed();
         var logs = new ListLogger();
-        await using var source = new MqttAudioSource(options, logs);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var source = new MqttAudioSource(feed, new AudioInputOptions { Kind = "mqtt" }, logs);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var reader = source.ReadAsync(cts.Token).GetAsyncEnumerator(cts.Token);
         var first = reader.MoveNextAsync().AsTask();
 
         // Nobody answers: the source waits, says why, and has not failed.
-        while (source.ConnectionProblem is null) await Task.Delay(20, cts.Token);
-        Assert.Equal(AudioConnectionState.Connecting, source.ConnectionState);
-        Assert.StartsWith($"cannot reach 127.0.0.1:{port} to subscribe to vehicle/test/audio/in", source.ConnectionProblem);
+        feed.Send(new AudioFeedEvent.Unreachable("Connection refused"));
+        feed.Send(new AudioFeedEvent.Unreachable("Connection refused"));
+        Assert.Equal((AudioConnectionState.Connecting, "cannot reach 127.0.0.1:1883 to subscribe to vehicle/test/audio/in (Connection refused); retrying"),
+            (source.ConnectionState, source.ConnectionProblem));
         Assert.False(first.IsCompleted);
+        Assert.False(source.Subscribed.IsCompleted);
 
-        await using var broker = await EmbeddedBroker.StartAsync(port);
-        await source.Subscribed.WaitAsync(cts.Token);
+        feed.Send(new AudioFeedEvent.Connected(3));
+        Assert.True(source.Subscribed.IsCompleted);
         Assert.Equal((AudioConnectionState.Connected, null, 0, 0), (source.ConnectionState, source.ConnectionProblem, source.Disconnects, source.Reconnects));
 
-        using var publisher = new MqttClientFactory().CreateMqttClient();
-        await publisher.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("front-end").Build(), cts.Token);
-        var audio = Signals.Tone(440, 100, 0.3);
-        await publisher.PublishBinaryAsync("vehicle/test/audio/in", Pcm16(audio), cancellationToken: cts.Token);
+        var audio = Pcm16(Signals.Tone(440, 100, 0.3));
+        feed.Send(new AudioFeedEvent.Chunk(3, audio));
         Assert.True(await first);
-        Assert.Equal(audio.Length, reader.Current.Length);
+        Assert.Equal(Decoded(audio), reader.Current.ToArray());
         await reader.DisposeAsync();
 
-        Assert.Single(logs.Lines, l => l.StartsWith("Warning MQTT audio: cannot reach", StringComparison.Ordinal));
-        Assert.Single(logs.Lines, l => l.StartsWith("Information MQTT audio: listening on vehicle/test/audio/in", StringComparison.Ordinal));
+        Assert.Equal([
+            "Warning MQTT audio: cannot reach 127.0.0.1:1883 to subscribe to vehicle/test/audio/in (Connection refused); retrying. No audio until it answers",
+            "Information MQTT audio: listening on vehicle/test/audio/in at 127.0.0.1:1883 (16000 Hz, 1 ch, s16le) after 3 attempts",
+        ], logs.Lines.Where(l => !l.StartsWith("Debug", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_lost_connection_ends_the_utterance_and_late_or_repeated_news_of_an_old_connection_changes_nothing()
+    {
+        var feed = new HandFeed();
+        var logs = new ListLogger();
+        await using var source = new MqttAudioSource(feed, new AudioInputOptions { Kind = "mqtt" }, logs);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var reader = source.ReadAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        var first = reader.MoveNextAsync().AsTask();
+        var before = Pcm16(Signals.Tone(440, 200, 0.3));
+        var after = Pcm16(Signals.Tone(880, 100, 0.3));
+
+        feed.Send(new AudioFeedEvent.Connected(1));
+        feed.Audio(1, before, endOfUtterance: false);
+        feed.Send(new AudioFeedEvent.Lost(1, "ServerBusy"));
+        Assert.Equal((AudioConnectionState.Reconnecting, "disconnected from 127.0.0.1:1883 (ServerBusy); reconnecting"),
+            (source.ConnectionState, source.ConnectionProblem));
+        feed.Send(new AudioFeedEvent.Unreachable("Connection refused"));
+        Assert.Equal("disconnected from 127.0.0.1:1883; reconnecting (attempt 1: Connection refused)", source.ConnectionProblem);
+        feed.Send(new AudioFeedEvent.Connected(3));
+        // Old news: the loss of connection 1 again, connection 1 "up" again.
+        feed.Send(new AudioFeedEvent.Lost(1, "ServerBusy"));
+        feed.Send(new AudioFeedEvent.Connected(1));
+        feed.Audio(3, after, endOfUtterance: true);
+        var chunks = await ChunksUntil(reader, first, breaks: 2);
+        await reader.DisposeAsync();
+
+        var breaks = Enumerable.Range(0, chunks.Count).Where(i => chunks[i].Length == 0).ToArray();
+        Assert.Equal([before.Length / 640, chunks.Count - 1], breaks);
+        Assert.Equal(Decoded(before), chunks[..breaks[0]].SelectMany(c => c).ToArray());
+        Assert.Equal(Decoded(after), chunks[(breaks[0] + 1)..breaks[1]].SelectMany(c => c).ToArray());
+        Assert.Equal((1, 1), (source.Disconnects, source.Reconnects));
+        Assert.Equal([
+            "Information MQTT audio: listening on vehicle/test/audio/in at 127.0.0.1:1883 (16000 Hz, 1 ch, s16le)",
+            "Warning MQTT audio: disconnected from 127.0.0.1:1883 (ServerBusy); reconnecting. The utterance in progress ends here; audio is not received until the connection is back",
+        ], logs.Lines.Where(l => !l.StartsWith("Debug", StringComparison.Ordinal)).Take(2));
+        Assert.Matches(@"^Information MQTT audio: reconnected to 127\.0\.0\.1:1883 after 2 attempt\(s\), \d+\.\d s without audio; listening on vehicle/test/audio/in again$",
+            Assert.Single(logs.Lines, l => l.Contains("reconnected", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Mqtt_input_without_the_agents_connection_is_refused()
+    {
+        var error = Assert.Throws<ArgumentException>(() => AudioSources.Create(new AudioInputOptions { Kind = "mqtt" }));
+        Assert.Equal("Input:Kind 'mqtt' takes its audio over the agent's MQTT connection, and there is none here", error.Message);
     }
 
     [Theory]

@@ -90,19 +90,71 @@ public class WavReaderTests
         Assert.Equal([1000 / 32768f, 2000 / 32768f], WavReader.Read(withList).Samples);
     }
 
+    /// <summary>
+    /// Six 16-bit samples, as sox writes them in each format the reader takes. sox widens 16-bit samples exactly (no
+    /// dither going up), so every file must read back as these very values over 32768.
+    /// </summary>
+    private static readonly short[] Known = [0, 1000, -1000, 32767, -32768, 12345];
+
+    [Theory]
+    [InlineData("16-bit PCM", "-e signed -b 16", WavFormat.Pcm)]
+    [InlineData("24-bit PCM, extensible", "-e signed -b 24", WavFormat.Extensible)]
+    [InlineData("24-bit PCM, plain", "-e signed -b 24 -t wavpcm", WavFormat.Pcm)]
+    [InlineData("32-bit PCM, extensible", "-e signed -b 32", WavFormat.Extensible)]
+    [InlineData("32-bit float", "-e floating-point -b 32", WavFormat.IeeeFloat)]
+    public void Reads_real_files_of_every_accepted_format_sample_for_sample(string _, string soxFormat, int formatTag)
+    {
+        var dir = Directory.CreateTempSubdirectory("cabin-wav-").FullName;
+        try
+        {
+            var raw = Path.Combine(dir, "in.raw");
+            File.WriteAllBytes(raw, Pcm16(Known));
+            var wav = Path.Combine(dir, "out.wav");
+            Sox($"-r 16000 -c 1 -e signed -b 16 -t raw {raw} {soxFormat} {wav}");
+            // The file really is in the format the case names (sox chooses the extensible header itself above 16 bits).
+            Assert.Equal(formatTag, BinaryPrimitives.ReadUInt16LittleEndian(File.ReadAllBytes(wav).AsSpan(20)));
+
+            var clip = WavReader.Read(wav);
+
+            Assert.Equal(Known.Select(v => v / 32768f), clip.Samples);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Reads_8_bit_pcm_and_24_bit_stereo_extensible_as_mono()
+    {
+        // 8-bit PCM is unsigned around 128.
+        Assert.Equal([0f, 1 / 128f, -1f, 127 / 128f], WavReader.Read(Wav(1, 1, 16_000, 8, [128, 129, 0, 255])).Samples);
+        // 24-bit little-endian frames (left, right): (2^22, 0) and (-2^23, -2^22) average to 0.25 and -0.75.
+        byte[] frames = [0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0xC0];
+        Assert.Equal([0.25f, -0.75f], WavReader.Read(Wav(1, 2, 16_000, 24, frames, extensible: true)).Samples);
+    }
+
+    private static void Sox(string arguments)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("sox") { RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in arguments.Split(' ')) info.ArgumentList.Add(a);
+        using var sox = System.Diagnostics.Process.Start(info)!;
+        var error = sox.StandardError.ReadToEnd();
+        sox.WaitForExit();
+        Assert.True(sox.ExitCode == 0, $"sox {arguments}: {error}");
+    }
+
     public static TheoryData<string, byte[], WavRejection, string> Refused => new()
     {
         { "not RIFF", "OggS\0\0\0\0\0\0\0\0\0\0\0\0"u8.ToArray(), WavRejection.NotRiff, "not a RIFF file (no 'RIFF' header)" },
         { "empty", [], WavRejection.NotRiff, "not a RIFF file (no 'RIFF' header)" },
         { "RIFF but AVI", "RIFF\0\0\0\0AVI LIST"u8.ToArray(), WavRejection.NotWave, "RIFF file is not WAVE (no 'WAVE' form type)" },
-        { "8-bit", Wav(1, 1, 16_000, 8, [128, 129]), WavRejection.UnsupportedBitDepth, "unsupported PCM bit depth 8: only 16-bit PCM is read" },
-        { "24-bit", Wav(1, 1, 16_000, 24, [0, 0, 0]), WavRejection.UnsupportedBitDepth, "unsupported PCM bit depth 24: only 16-bit PCM is read" },
-        { "32-bit int", Wav(1, 1, 16_000, 32, [0, 0, 0, 0]), WavRejection.UnsupportedBitDepth, "unsupported PCM bit depth 32: only 16-bit PCM is read" },
+        { "12-bit", Wav(1, 1, 16_000, 12, [0, 0]), WavRejection.UnsupportedBitDepth, "unsupported PCM bit depth 12: only 8, 16, 24 and 32-bit PCM are read" },
+        { "20-bit extensible", Wav(1, 2, 48_000, 20, new byte[5], extensible: true), WavRejection.UnsupportedBitDepth, "unsupported PCM bit depth 20: only 8, 16, 24 and 32-bit PCM are read" },
         { "64-bit float", Wav(3, 1, 16_000, 64, new byte[8]), WavRejection.UnsupportedBitDepth, "unsupported float bit depth 64: only 32-bit float is read" },
-        { "MS ADPCM", Wav(2, 1, 16_000, 4, new byte[4]), WavRejection.UnsupportedEncoding, "unsupported encoding MS ADPCM (2): only PCM 16-bit and IEEE float 32-bit are read" },
-        { "IMA ADPCM", Wav(0x11, 1, 16_000, 4, new byte[4]), WavRejection.UnsupportedEncoding, "unsupported encoding IMA ADPCM (17): only PCM 16-bit and IEEE float 32-bit are read" },
-        { "mu-law", Wav(7, 1, 8_000, 8, new byte[4]), WavRejection.UnsupportedEncoding, "unsupported encoding mu-law (7): only PCM 16-bit and IEEE float 32-bit are read" },
-        { "24-bit extensible", Wav(1, 2, 48_000, 24, new byte[6], extensible: true), WavRejection.UnsupportedBitDepth, "unsupported PCM bit depth 24: only 16-bit PCM is read" },
+        { "MS ADPCM", Wav(2, 1, 16_000, 4, new byte[4]), WavRejection.UnsupportedEncoding, "unsupported encoding MS ADPCM (2): only PCM (8, 16, 24, 32-bit) and IEEE float 32-bit are read" },
+        { "IMA ADPCM", Wav(0x11, 1, 16_000, 4, new byte[4]), WavRejection.UnsupportedEncoding, "unsupported encoding IMA ADPCM (17): only PCM (8, 16, 24, 32-bit) and IEEE float 32-bit are read" },
+        { "mu-law", Wav(7, 1, 8_000, 8, new byte[4]), WavRejection.UnsupportedEncoding, "unsupported encoding mu-law (7): only PCM (8, 16, 24, 32-bit) and IEEE float 32-bit are read" },
         { "truncated data", Wav(1, 1, 16_000, 16, Pcm16(1, 2), declaredDataSize: 1000), WavRejection.Truncated, "truncated file: the 'data' chunk declares 1000 bytes but only 4 are present" },
         { "truncated fmt", Wav(1, 1, 16_000, 16, Pcm16(1))[..30], WavRejection.Truncated, "truncated file: the 'fmt ' chunk is cut short" },
         { "no data chunk", Wav(1, 1, 16_000, 16, [])[..36], WavRejection.MissingDataChunk, "no 'data' chunk" },

@@ -172,6 +172,9 @@ public static class AgentComposition
     {
         services.AddSingleton(sp => new MqttConnection(Options<MqttOptions>(sp), sp.GetRequiredService<TopicMap>(),
             sp.GetRequiredService<ILogger<MqttConnection>>()));
+        // Speech's MQTT audio input (Speech:Input:Kind mqtt) comes over that same connection.
+        services.AddSingleton<CabinAgent.Speech.Audio.IAudioFeed>(sp => new MqttAudioFeed(sp.GetRequiredService<MqttConnection>(),
+            Options<MqttOptions>(sp), Options<CabinAgent.Speech.SpeechOptions>(sp).Input.Mqtt.Topic));
         services.AddSingleton(sp => new CommandOutbox(Options<MqttOptions>(sp).EffectiveOutboxPath));
         services.AddSingleton(sp => new DeadLetterFile(DeadLetterFile.BesideOutbox(Options<MqttOptions>(sp).EffectiveOutboxPath)));
         // Rejected bus input is logged rate-limited and counted; every RejectedInputLog registered shows in /metrics.

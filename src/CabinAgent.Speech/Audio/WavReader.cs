@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using NAudio.Wave;
 
 namespace CabinAgent.Speech.Audio;
 
@@ -30,9 +31,14 @@ public sealed record WavFormat(int Encoding, int Channels, int SampleRate, int B
 }
 
 /// <summary>
-/// Reads RIFF/WAVE files holding 16-bit PCM or 32-bit float samples, at any rate and channel
-/// count, and returns 16 kHz mono. Everything else is refused with a <see cref="WavFormatException"/>
-/// rather than guessed at: a misread file would reach the recognizer as loud noise.
+/// Reads RIFF/WAVE files holding 8, 16, 24 or 32-bit PCM or 32-bit float samples (plain or
+/// WAVE_FORMAT_EXTENSIBLE), at any rate and channel count, and returns 16 kHz mono. Everything else is refused with a
+/// <see cref="WavFormatException"/> rather than guessed at: a misread file would reach the recognizer as loud noise.
+/// <para>The samples are decoded by NAudio (<c>NAudio.Core</c>'s sample providers). The chunk walk stays ours because
+/// NAudio's <c>WaveFileReader</c> gives no reason a file is refused (replay records and logs carry a stable
+/// <see cref="WavRejection"/>), reads on through a truncated <c>data</c> chunk instead of refusing it, and was never
+/// run through our fuzzer; the resampling stays ours so a file and the same audio streamed (raw, arecord, MQTT) give
+/// the recognizer the same samples.</para>
 /// </summary>
 public static class WavReader
 {
@@ -115,10 +121,10 @@ public static class WavReader
 
         if (encoding != WavFormat.Pcm && encoding != WavFormat.IeeeFloat)
             throw new WavFormatException(WavRejection.UnsupportedEncoding,
-                $"unsupported encoding {EncodingName(encoding)}: only PCM 16-bit and IEEE float 32-bit are read");
-        if (encoding == WavFormat.Pcm && bits != 16)
+                $"unsupported encoding {EncodingName(encoding)}: only PCM (8, 16, 24, 32-bit) and IEEE float 32-bit are read");
+        if (encoding == WavFormat.Pcm && bits is not (8 or 16 or 24 or 32))
             throw new WavFormatException(WavRejection.UnsupportedBitDepth,
-                $"unsupported PCM bit depth {bits}: only 16-bit PCM is read");
+                $"unsupported PCM bit depth {bits}: only 8, 16, 24 and 32-bit PCM are read");
         if (encoding == WavFormat.IeeeFloat && bits != 32)
             throw new WavFormatException(WavRejection.UnsupportedBitDepth,
                 $"unsupported float bit depth {bits}: only 32-bit float is read");
@@ -141,20 +147,26 @@ public static class WavReader
 
     private static float[] Decode(WavFormat format, ReadOnlySpan<byte> data)
     {
-        if (format.Encoding == WavFormat.Pcm)
+        // An extensible header was reduced to its plain sub-format by ReadFormat: the same samples either way.
+        var waveFormat = format.Encoding == WavFormat.IeeeFloat
+            ? WaveFormat.CreateIeeeFloatWaveFormat(format.SampleRate, format.Channels)
+            : new WaveFormat(format.SampleRate, format.BitsPerSample, format.Channels);
+        using var stream = new RawSourceWaveStream(new MemoryStream(data.ToArray(), writable: false), waveFormat);
+        var provider = stream.ToSampleProvider();
+        var samples = new float[data.Length / (format.BitsPerSample / 8)];
+        var read = 0;
+        while (read < samples.Length)
         {
-            var samples = new float[data.Length / 2];
-            for (var i = 0; i < samples.Length; i++)
-                samples[i] = BinaryPrimitives.ReadInt16LittleEndian(data.Slice(i * 2, 2)) / 32768f;
-            return samples;
+            var n = provider.Read(samples.AsSpan(read));
+            if (n == 0) break;
+            read += n;
         }
-        var floats = new float[data.Length / 4];
-        for (var i = 0; i < floats.Length; i++)
+        if (format.Encoding == WavFormat.IeeeFloat)
         {
-            var v = BinaryPrimitives.ReadSingleLittleEndian(data.Slice(i * 4, 4));
             // NaN or out-of-range floats would blow up the mel spectrogram; clamp them to full scale.
-            floats[i] = float.IsNaN(v) ? 0f : Math.Clamp(v, -1f, 1f);
+            for (var i = 0; i < read; i++)
+                samples[i] = float.IsNaN(samples[i]) ? 0f : Math.Clamp(samples[i], -1f, 1f);
         }
-        return floats;
+        return read == samples.Length ? samples : samples[..read];
     }
 }

@@ -40,37 +40,21 @@ public sealed class AudioInputOptions
 /// <see cref="AudioInputOptions.SampleRate"/> and <see cref="AudioInputOptions.Channels"/>
 /// (interleaved), on <see cref="Topic"/>. Chunks must hold whole frames; any length is fine
 /// (20-100 ms is usual). An empty payload marks the end of an utterance (push-to-talk released).
+/// The broker, TLS, credentials and reconnect backoff are the agent's own connection's (<c>Mqtt</c> section):
+/// the audio arrives over that one connection.
 /// </summary>
 public sealed class MqttAudioOptions
 {
-    public string Host { get; set; } = "127.0.0.1";
-    public int Port { get; set; } = 1883;
-
     /// <summary>Full topic; the default follows the <c>vehicle/{vehicle_id}/</c> convention.</summary>
     public string Topic { get; set; } = "vehicle/dev/audio/in";
-
-    public string ClientId { get; set; } = "cabin-agent-speech";
 
     /// <summary>Chunks buffered while recognition is busy; older ones are dropped beyond this (and logged).</summary>
     public int MaxQueuedChunks { get; set; } = 1000;
 
-    /// <summary>First delay before reconnecting after the broker went away; doubles up to <see cref="MaxReconnectDelayMs"/>.</summary>
-    public int ReconnectDelayMs { get; set; } = 500;
-
-    public int MaxReconnectDelayMs { get; set; } = 10_000;
-
-    /// <summary>One connection attempt.</summary>
-    public int ConnectTimeoutMs { get; set; } = 5_000;
-
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(Host)) throw new ArgumentException("Input:Mqtt:Host must be set");
-        if (Port is < 1 or > 65535) throw new ArgumentException("Input:Mqtt:Port must be within [1, 65535]");
         if (string.IsNullOrWhiteSpace(Topic) || Topic.Contains('#') || Topic.Contains('+'))
             throw new ArgumentException("Input:Mqtt:Topic must be one topic, without wildcards");
         if (MaxQueuedChunks < 10) throw new ArgumentException("Input:Mqtt:MaxQueuedChunks must be at least 10");
-        if (ReconnectDelayMs < 10) throw new ArgumentException("Input:Mqtt:ReconnectDelayMs must be at least 10");
-        if (MaxReconnectDelayMs < ReconnectDelayMs) throw new ArgumentException("Input:Mqtt:MaxReconnectDelayMs must be at least ReconnectDelayMs");
-        if (ConnectTimeoutMs < 100) throw new ArgumentException("Input:Mqtt:ConnectTimeoutMs must be at least 100");
     }
 }
