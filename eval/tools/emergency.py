@@ -4,7 +4,8 @@
 The two halves were written differently on purpose, so the split measures generalisation:
 - test: tools/emergency_test.txt, hand-written as short scenes reduced to one utterance each, before any matcher
   rule existed. Held out: the matcher is never tuned on it.
-- dev: composed here from phrase banks (who × what happened × fillers × ASR slips), the matcher's tuning set.
+- dev: composed here from phrase banks (who × what happened × fillers × ASR slips), the matcher's tuning set, then
+  tools/emergency_dev_scenes.txt: hand-written scenes in the driver's own words and near-misses of every kind.
 
 Deterministic (fixed seed, standard library only): `python3 eval/tools/emergency.py` from the repository root
 gives the committed bytes.
@@ -172,6 +173,17 @@ def dev_cases(rng):
     return cases
 
 
+def scene_cases():
+    """Hand-written dev scenes (tools/emergency_dev_scenes.txt), appended after the composed dev cases."""
+    cases = []
+    for line in (ROOT / "tools" / "emergency_dev_scenes.txt").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        lang, cls, service, text = line.split("|", 3)
+        cases.append((lang, cls, None if service == "-" else service, text))
+    return cases
+
+
 def test_cases():
     cases = []
     for line in (ROOT / "tools" / "emergency_test.txt").read_text(encoding="utf-8").splitlines():
@@ -198,7 +210,8 @@ def write(path, cases, tag):
 
 def main():
     rng = random.Random(SEED)
-    dev = dev_cases(rng)
+    # The scenes come last so the composed cases keep their ids.
+    dev = dev_cases(rng) + scene_cases()
     seen = set()
     dev = [c for c in dev if not (c[3] in seen or seen.add(c[3]))]
     test = test_cases()
