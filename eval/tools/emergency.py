@@ -140,6 +140,11 @@ EN_NEAR = [
 ]
 
 
+# Sentences of a class whose service differs from the class's: an injury named with a collision calls an ambulance
+# (docs/safety.md, "Which service"); the variants built from them follow.
+SERVICE_OVERRIDE = {"i think we totaled the car and my head is bleeding": "ambulance"}
+
+
 def zh_service(text):
     for key, svc in NUMBER_SERVICE.items():
         if key in text:
@@ -161,7 +166,7 @@ def dev_cases(rng):
             ("en", EN_EMERGENCY, EN_NEAR, EN_FILL, EN_TAIL, en_service)):
         for cls, service, texts in emergencies:
             for text in texts:
-                service_of = service or svc(text)
+                service_of = SERVICE_OVERRIDE.get(text) or service or svc(text)
                 # The bare phrase, and one variant as a driver would say it (a filler before, a tail after).
                 cases.append((lang, cls, service_of, text))
                 variant = rng.choice(fill) + text + rng.choice(tail)
