@@ -178,20 +178,10 @@ def dev_cases(rng):
     return cases
 
 
-def scene_cases():
-    """Hand-written dev scenes (tools/emergency_dev_scenes.txt), appended after the composed dev cases."""
+def read_cases(name):
+    """Cases from a hand-written file in tools/: lines lang|class|service|text, service "-" for a near-miss."""
     cases = []
-    for line in (ROOT / "tools" / "emergency_dev_scenes.txt").read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        lang, cls, service, text = line.split("|", 3)
-        cases.append((lang, cls, None if service == "-" else service, text))
-    return cases
-
-
-def test_cases():
-    cases = []
-    for line in (ROOT / "tools" / "emergency_test.txt").read_text(encoding="utf-8").splitlines():
+    for line in (ROOT / "tools" / name).read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         lang, cls, service, text = line.split("|", 3)
@@ -216,10 +206,10 @@ def write(path, cases, tag):
 def main():
     rng = random.Random(SEED)
     # The scenes come last so the composed cases keep their ids.
-    dev = dev_cases(rng) + scene_cases()
+    dev = dev_cases(rng) + read_cases("emergency_dev_scenes.txt")
     seen = set()
     dev = [c for c in dev if not (c[3] in seen or seen.add(c[3]))]
-    test = test_cases()
+    test = read_cases("emergency_test.txt")
     # The test half was written first; a dev sentence that happens to be word for word in it is left out of dev,
     # so no sentence is in both splits.
     held_out = {c[3] for c in test}
