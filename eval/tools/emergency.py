@@ -4,7 +4,8 @@
 The two halves were written differently on purpose, so the split measures generalisation:
 - test: tools/emergency_test.txt, hand-written as short scenes reduced to one utterance each, before any matcher
   rule existed. Held out: the matcher is never tuned on it.
-- dev: composed here from phrase banks (who × what happened × fillers × ASR slips), the matcher's tuning set.
+- dev: composed here from phrase banks (who × what happened × fillers × ASR slips), the matcher's tuning set, then
+  tools/emergency_dev_scenes.txt: hand-written scenes in the driver's own words and near-misses of every kind.
 
 Deterministic (fixed seed, standard library only): `python3 eval/tools/emergency.py` from the repository root
 gives the committed bytes.
@@ -139,6 +140,11 @@ EN_NEAR = [
 ]
 
 
+# Sentences of a class whose service differs from the class's: an injury named with a collision calls an ambulance
+# (docs/safety.md, "Which service"); the variants built from them follow.
+SERVICE_OVERRIDE = {"i think we totaled the car and my head is bleeding": "ambulance"}
+
+
 def zh_service(text):
     for key, svc in NUMBER_SERVICE.items():
         if key in text:
@@ -160,7 +166,7 @@ def dev_cases(rng):
             ("en", EN_EMERGENCY, EN_NEAR, EN_FILL, EN_TAIL, en_service)):
         for cls, service, texts in emergencies:
             for text in texts:
-                service_of = service or svc(text)
+                service_of = SERVICE_OVERRIDE.get(text) or service or svc(text)
                 # The bare phrase, and one variant as a driver would say it (a filler before, a tail after).
                 cases.append((lang, cls, service_of, text))
                 variant = rng.choice(fill) + text + rng.choice(tail)
@@ -172,9 +178,10 @@ def dev_cases(rng):
     return cases
 
 
-def test_cases():
+def read_cases(name):
+    """Cases from a hand-written file in tools/: lines lang|class|service|text, service "-" for a near-miss."""
     cases = []
-    for line in (ROOT / "tools" / "emergency_test.txt").read_text(encoding="utf-8").splitlines():
+    for line in (ROOT / "tools" / name).read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         lang, cls, service, text = line.split("|", 3)
@@ -198,10 +205,11 @@ def write(path, cases, tag):
 
 def main():
     rng = random.Random(SEED)
-    dev = dev_cases(rng)
+    # The scenes come last so the composed cases keep their ids.
+    dev = dev_cases(rng) + read_cases("emergency_dev_scenes.txt")
     seen = set()
     dev = [c for c in dev if not (c[3] in seen or seen.add(c[3]))]
-    test = test_cases()
+    test = read_cases("emergency_test.txt")
     # The test half was written first; a dev sentence that happens to be word for word in it is left out of dev,
     # so no sentence is in both splits.
     held_out = {c[3] for c in test}

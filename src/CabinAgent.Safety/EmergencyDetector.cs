@@ -176,6 +176,17 @@ public sealed class EmergencyDetector
             if (hit.Strength == CueStrength.Call && rank < bestRank) (best, bestRank) = (match, rank);
             else if (hit.Strength == CueStrength.Ask && rank < askRank) (ask, askRank) = (match, rank);
         }
+        if (best is not null)
+        {
+            // An ask-strength cue cannot call by itself, but once something calls it still says who is needed:
+            // "we got rear-ended, my neck hurts" calls, and the neck is why it calls an ambulance.
+            if (ask is not null && askRank < bestRank) (best, bestRank) = (ask, askRank);
+            // A stated crime calls the police even when someone is hurt (the class's "outranks"): the attacker may
+            // still be there, and the police dispatch an ambulance with the officers (docs/safety.md).
+            foreach (var hit in hits)
+                if (hit is { Strength: CueStrength.Call, Outranks: { } over } && over.Contains(best.Service))
+                    (best, bestRank) = (new EmergencyMatch(hit.Service, "situation:" + hit.ClassId, hit.Matched), Array.IndexOf(_servicePriority, hit.Service));
+        }
         return new EmergencyScan(normalized, best, suppressed ?? (IReadOnlyList<SuppressedMatch>)[], best is null ? ask : null);
     }
 

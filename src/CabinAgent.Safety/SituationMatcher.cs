@@ -7,7 +7,10 @@ namespace CabinAgent.Safety;
 /// <param name="Service">The service that class calls: fire, ambulance, police or general.</param>
 /// <param name="Strength">Call at once, or ask the driver first.</param>
 /// <param name="Matched">The cue words, normalised.</param>
-public sealed record SituationHit(string ClassId, string Service, CueStrength Strength, string Matched);
+/// <param name="Outranks">Services this class's call goes ahead of, whatever the service priority says (a stated crime
+/// calls the police even when someone is hurt); null when none.</param>
+public sealed record SituationHit(string ClassId, string Service, CueStrength Strength, string Matched,
+    IReadOnlyList<string>? Outranks = null);
 
 /// <summary>
 /// Recognises emergency situations described in the driver's own words ("撞树上了", "my wife passed out"), not only
@@ -18,7 +21,7 @@ public sealed record SituationHit(string ClassId, string Service, CueStrength St
 /// </summary>
 public sealed class SituationMatcher
 {
-    internal sealed record Cue(string ClassId, string Service, CueStrength Strength, Regex Pattern);
+    internal sealed record Cue(string ClassId, string Service, CueStrength Strength, Regex Pattern, IReadOnlyList<string>? Outranks = null);
 
     internal sealed record Filter(string Id, string Kind, bool AskOnly, Regex Pattern);
 
@@ -45,6 +48,8 @@ public sealed class SituationMatcher
         var context = new SentenceFilters(normalized, _filters);
         foreach (var cue in _cues)
         {
+            // A class has one cue per pattern; one hit per class and strength is all the verdict needs.
+            if (hits.Exists(h => h.ClassId == cue.ClassId && h.Strength == cue.Strength)) continue;
             for (var m = cue.Pattern.Match(normalized); m.Success; m = m.NextMatch())
             {
                 if (m.Length == 0) break;
@@ -54,7 +59,7 @@ public sealed class SituationMatcher
                     (suppressed ??= []).Add(new SuppressedMatch($"{cue.ClassId}.{cue.Strength.ToString().ToLowerInvariant()}", m.Value, why));
                     continue;
                 }
-                hits.Add(new SituationHit(cue.ClassId, cue.Service, cue.Strength, m.Value.Trim()));
+                hits.Add(new SituationHit(cue.ClassId, cue.Service, cue.Strength, m.Value.Trim(), cue.Outranks));
                 break;
             }
         }

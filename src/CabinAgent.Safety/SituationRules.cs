@@ -53,11 +53,17 @@ public static class SituationRules
             if (string.IsNullOrWhiteSpace(c.Id) || !ids.Add(c.Id)) { Problem("\"classes\"", $"class id '{c.Id}' missing or duplicated"); continue; }
             if (!services.Contains(c.Service)) Problem($"\"{c.Id}\"", $"class {c.Id}: service '{c.Service}' is not one of {string.Join(", ", services)}");
             if (c.Call is null && c.Ask is null) Problem($"\"{c.Id}\"", $"class {c.Id}: neither call nor ask cues");
+            foreach (var over in c.Outranks ?? [])
+                if (!services.Contains(over) || over == c.Service) Problem($"\"{c.Id}\"", $"class {c.Id}: outranks '{over}', which is not another of {string.Join(", ", services)}");
             foreach (var (strength, byLang) in new[] { (CueStrength.Call, c.Call), (CueStrength.Ask, c.Ask) })
             {
                 if (byLang is null) continue;
-                var regex = Compile(byLang.All, lexicon, lines, sourceName, problems, $"class {c.Id}");
-                if (regex is not null) cues.Add(new SituationMatcher.Cue(c.Id, c.Service, strength, regex));
+                // One regex per pattern: a class's patterns joined can outgrow the linear-time engine's automaton limit.
+                foreach (var pattern in byLang.All)
+                {
+                    var regex = Compile([pattern], lexicon, lines, sourceName, problems, $"class {c.Id}");
+                    if (regex is not null) cues.Add(new SituationMatcher.Cue(c.Id, c.Service, strength, regex, c.Outranks is { Count: > 0 } ? c.Outranks : null));
+                }
             }
         }
 
@@ -109,7 +115,15 @@ public static class SituationRules
             }
             expanded.Add("(?:" + pattern + ")");
         }
-        return new Regex(string.Join("|", expanded), Options);
+        try
+        {
+            return new Regex(string.Join("|", expanded), Options);
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
+        {
+            problems.Add($"{sourceName}:{LineOf(lines, Encode((original ?? patterns)[0]))}: {where}: patterns too large together: {ex.Message}");
+            return null;
+        }
     }
 
     internal const RegexOptions Options = RegexOptions.CultureInvariant | RegexOptions.NonBacktracking;
@@ -160,6 +174,7 @@ public static class SituationRules
         public string Service { get; init; } = "";
         public ByLang? Call { get; init; }
         public ByLang? Ask { get; init; }
+        public List<string>? Outranks { get; init; }
     }
 
     private sealed class ByLang

@@ -71,6 +71,23 @@ public class SituationTests
         Assert.Contains(scan.Suppressed, s => s.Why == why);
     }
 
+    [Theory]
+    // An ask-strength cue does not call by itself, but says who is needed once something calls.
+    [InlineData("追尾了", "general", "zh_crash")]
+    [InlineData("追尾了 我脖子好疼", "ambulance", "situation:medical")]
+    [InlineData("we got rear ended my neck hurts", "ambulance", "situation:medical")]
+    // A stated crime calls the police even when someone is hurt; fire still goes first.
+    [InlineData("我被人打了 鼻子在流血", "police", "situation:crime")]
+    [InlineData("somebody stabbed him hes bleeding", "police", "situation:crime")]
+    [InlineData("有人放火 车着火了 有人受伤", "fire", "zh_fire")]
+    public void The_service_comes_from_every_cue_once_one_calls(string text, string service, string from)
+    {
+        var scan = Harness.Detector.Scan(text);
+        Assert.NotNull(scan.Match);
+        Assert.Equal((service, from), (scan.Match.Service, scan.Match.PhraseId));
+        Assert.Null(scan.Ask);
+    }
+
     private const string Valid = """
         {
           "lexicon": { "who": "我|他" },
@@ -100,6 +117,7 @@ public class SituationTests
     [InlineData("\"{who}晕倒了\"", "\"({who}晕倒了\"", "situations.json:4: class medical: bad pattern")]
     [InlineData("\"{who}晕倒了\"", "\"{whom}晕倒了\"", "situations.json:4: class medical: unknown lexicon entry {whom}")]
     [InlineData("\"service\": \"ambulance\"", "\"service\": \"doctor\"", "situations.json:4: class medical: service 'doctor' is not one of fire, ambulance, police, general")]
+    [InlineData("\"service\": \"ambulance\"", "\"service\": \"ambulance\", \"outranks\": [\"doctor\"]", "situations.json:4: class medical: outranks 'doctor', which is not another of fire, ambulance, police, general")]
     [InlineData("\"kind\": \"anywhere\"", "\"kind\": \"somewhere\"", "situations.json:7: filter past: kind 'somewhere' is not one of overlap, before, anywhere")]
     [InlineData("\"zh\": [\"昨天\"] }", "\"zh\": [\"昨天] }", "situations.json:7: invalid JSON")]
     public void A_broken_rule_file_names_the_file_and_the_line(string find, string replace, string expected)
