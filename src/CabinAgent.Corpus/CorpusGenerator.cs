@@ -94,7 +94,9 @@ public sealed class CorpusGenerator(CorpusInputs inputs)
         var action = isRemark ? null : inputs.Catalog.Get(stream.Action);
         var parameters = (JsonObject)frame.FixedParameters.DeepClone();
         var parts = Fill(frame, action, stream.Lang, parameters, rng);
-        var splitKey = $"{stream.Lang}/{stream.Action}/{stream.Kind}/{frame.Index}/" + string.Join("|", parts.Where(p => p.Protected).Select(p => p.Text));
+        // The split key is the sentence before wrapping and slips: its carrier words as chosen from the frame and its
+        // slot values. Every variant of one sentence lands on the same side, so valid measures sentences never trained on.
+        var splitKey = $"{stream.Lang}/{stream.Action}/{stream.Kind}/{frame.Index}/" + string.Join("|", parts.Select(p => p.Text));
 
         inputs.Variation.Apply(parts, stream.Lang, request: !isRemark, rng);
         var text = string.Concat(parts.Select(p => p.Text)).Trim();

@@ -73,12 +73,21 @@ public sealed class CorpusInputs
         {
             if (!File.Exists(file))
                 throw new CorpusInputException($"held-out split {file} not found; the corpus cannot be checked against it (recipe.json held_out)");
+            var number = 0;
             foreach (var line in File.ReadLines(file))
             {
+                number++;
                 if (line.Trim().Length == 0) continue;
-                var input = JsonNode.Parse(line)?["input"]?.GetValue<string>()
-                    ?? throw new CorpusInputException($"{file}: a line without \"input\"");
-                keys.Add(TextKey.Normalize(input));
+                string? input;
+                try
+                {
+                    input = JsonNode.Parse(line)?["input"]?.GetValue<string>();
+                }
+                catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+                {
+                    throw new CorpusInputException($"{file}:{number}: not a case line ({ex.Message})");
+                }
+                keys.Add(TextKey.Normalize(input ?? throw new CorpusInputException($"{file}:{number}: a line without \"input\"")));
             }
         }
         return keys;
@@ -114,7 +123,7 @@ public sealed class CorpusInputs
         {
             throw new CorpusInputException($"{path}: not valid JSON ({ex.Message})");
         }
-        catch (FileNotFoundException)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new CorpusInputException($"{path} not found");
         }

@@ -19,7 +19,7 @@ public sealed partial class FrameTemplate
         Slots = slots;
     }
 
-    /// <summary>Position in its bank; with the slot values it keys the train/valid split.</summary>
+    /// <summary>Position in its bank; part of the train/valid split key.</summary>
     public int Index { get; }
     public string Pattern { get; }
     public JsonObject FixedParameters { get; }

@@ -21,6 +21,8 @@ public sealed class PhraseBank
     /// <summary>Loads one bank per catalog action and checks every slot against the catalog.</summary>
     public static IReadOnlyDictionary<string, PhraseBank> LoadAll(string dir, ActionCatalog catalog, CorpusRecipe recipe, SlotSurfaces surfaces)
     {
+        if (!Directory.Exists(dir))
+            throw new CorpusInputException($"{dir} not found: the phrase banks (one ACTION.json per catalog action) live there");
         var banks = new Dictionary<string, PhraseBank>(StringComparer.Ordinal);
         foreach (var action in catalog.Actions)
         {

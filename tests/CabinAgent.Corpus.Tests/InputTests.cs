@@ -48,6 +48,15 @@ public sealed class InputTests
     }
 
     [Fact]
+    public void A_held_out_line_that_is_not_a_case_names_the_file_and_line()
+    {
+        using var copy = Checkout.Copy();
+        File.AppendAllText(copy.PathOf("eval/test.jsonl"), "{\"input\": \"ok\"}\n{not json\n");
+        var ex = Assert.Throws<CorpusInputException>(() => CorpusInputs.Load(copy.Root, copy.Catalog));
+        Assert.Contains($"test.jsonl:{File.ReadLines(copy.PathOf("eval/test.jsonl")).Count()}: not a case line", ex.Message);
+    }
+
+    [Fact]
     public void The_recipe_hash_changes_with_any_input()
     {
         using var copy = Checkout.Copy();

@@ -58,9 +58,9 @@ internal static class DatasetCommands
             Console.Error.WriteLine($"dataset synth: {ex.Message}");
             return CliSupport.ExitUsage;
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"dataset synth: cannot write {outDir}: {ex.Message}");
+            Console.Error.WriteLine($"dataset synth: {ex.Message} (writing to {outDir})");
             return CliSupport.ExitUsage;
         }
     }
