@@ -153,8 +153,8 @@ public sealed class CorpusGenerator(CorpusInputs inputs)
                 parameters[name] = p.Type == ParameterType.Integer
                     ? JsonValue.Create((int)(piece.Negate ? -magnitude : magnitude))
                     : JsonValue.Create(piece.Negate ? -magnitude : magnitude);
-                var degreeFollows = i + 1 < pieces.Count && !pieces[i + 1].IsSlot && pieces[i + 1].Text!.StartsWith('度');
-                var spoken = SpokenNumbers.Render(magnitude, lang, rng, degreeFollows, out var consumedDegree);
+                var following = i + 1 < pieces.Count && !pieces[i + 1].IsSlot ? pieces[i + 1].Text! : "";
+                var spoken = SpokenNumbers.Render(magnitude, lang, rng, following, out var consumedDegree);
                 if (consumedDegree) pieces[i + 1] = FramePiece.Literal(pieces[i + 1].Text![1..]);
                 parts.Add(new UtterancePart(spoken, name));
             }

@@ -42,12 +42,17 @@ public static class SpokenNumbers
         return n % 100 == 0 ? head : head + " and " + EnInteger(n % 100, hyphen);
     }
 
+    /// <summary>Measure words 两 stands before (两档, 两度); alone, 2 is said 二 ("音量两" is nobody's sentence).</summary>
+    private const string LiangMeasures = "档格个度级点";
+
     /// <summary>
-    /// One spoken form of <paramref name="value"/> (non-negative; an integer or a half). When the frame goes on with 度
-    /// (<paramref name="degreeFollows"/>), a half may be said as 二十二度半, which swallows that 度 (<paramref name="consumedDegree"/>).
+    /// One spoken form of <paramref name="value"/> (non-negative; an integer or a half), given the frame's words that
+    /// follow it. When they start with 度, a half may be said as 二十二度半, which swallows that 度 (<paramref name="consumedDegree"/>).
     /// </summary>
-    public static string Render(double value, string lang, Random rng, bool degreeFollows, out bool consumedDegree)
+    public static string Render(double value, string lang, Random rng, string following, out bool consumedDegree)
     {
+        var degreeFollows = following.StartsWith('度');
+        var measureFollows = following.Length > 0 && LiangMeasures.Contains(following[0]);
         consumedDegree = false;
         var whole = (int)Math.Floor(value);
         var half = value - whole > 0.25;
@@ -55,7 +60,7 @@ public static class SpokenNumbers
         if (lang == "zh")
         {
             if (rng.NextDouble() < 0.45) return digits;
-            var zh = whole == 2 && !half && rng.Next(2) == 0 ? "两" : ZhInteger(whole);
+            var zh = whole == 2 && !half && measureFollows && rng.Next(2) == 0 ? "两" : ZhInteger(whole);
             if (!half) return zh;
             if (degreeFollows && rng.NextDouble() < 0.5)
             {

@@ -110,10 +110,11 @@ public sealed class InputTests
         for (var seed = 0; seed < 200; seed++)
         {
             var rng = new Random(seed);
-            var zh = SpokenNumbers.Render(22.5, "zh", rng, degreeFollows: true, out var consumed);
+            var zh = SpokenNumbers.Render(22.5, "zh", rng, following: "度", out var consumed);
             forms.Add((zh, consumed));
-            forms.Add((SpokenNumbers.Render(2, "zh", rng, degreeFollows: false, out _), false));
-            forms.Add((SpokenNumbers.Render(22.5, "en", rng, degreeFollows: false, out _), false));
+            forms.Add((SpokenNumbers.Render(2, "zh", rng, following: "档", out _), false));
+            forms.Add((SpokenNumbers.Render(22.5, "en", rng, following: " degrees", out _), false));
+            Assert.NotEqual("两", SpokenNumbers.Render(2, "zh", rng, following: "", out _));
         }
         var said = forms.Select(f => f.Form).ToHashSet();
         Assert.Contains("二十二度半", said);
