@@ -55,9 +55,10 @@ public static class EvalCommands
 
     public static Command Dataset()
     {
-        var command = new Command("dataset", "Evaluation sets: validate them, export fine-tuning data from them");
+        var command = new Command("dataset", "Evaluation sets: validate them, export fine-tuning data from them; synthesize the training corpus");
         command.Subcommands.Add(Validate());
         command.Subcommands.Add(Export());
+        command.Subcommands.Add(DatasetCommands.Synth());
         return command;
     }
 
