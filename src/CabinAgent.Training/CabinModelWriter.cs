@@ -77,9 +77,10 @@ internal static class CabinModelWriter
         gguf.WriteF32(path, tensors, (name, count) => Initial(name, count, recipe));
     }
 
-    // Norms 1. The embedding, K and V get no gradient from llama.cpp's trainer (docs/llm.md), so they are fixed random
-    // projections: unit-variance embedding rows, K/V scaled 1/sqrt(width) so they keep the norm of their input. The
-    // trained matrices start small (std 0.02, the residual outputs smaller still by depth), as usual for transformers.
+    // Norms 1. What llama.cpp cannot train (TrainedTensors) is a fixed random projection scaled to keep the norm of
+    // its input (std 1/sqrt(fan-in); unit-variance embedding rows), the frozen layers' residual outputs at half that so
+    // the stream stays dominated by the tokens while it mixes in their context. The trained matrices start small
+    // (std 0.02, the residual outputs smaller still by depth), as usual for transformers.
     private static float[] Initial(string name, long count, TrainingRecipe recipe)
     {
         var data = new float[count];
@@ -88,15 +89,12 @@ internal static class CabinModelWriter
             data.AsSpan().Fill(1f);
             return data;
         }
-        var std = name switch
-        {
-            "token_embd.weight" => 1.0,
-            _ when name.EndsWith("attn_k.weight", StringComparison.Ordinal) || name.EndsWith("attn_v.weight", StringComparison.Ordinal)
-                => 1.0 / Math.Sqrt(recipe.Embedding),
-            _ when name.EndsWith("attn_output.weight", StringComparison.Ordinal) || name.EndsWith("ffn_down.weight", StringComparison.Ordinal)
-                => 0.02 / Math.Sqrt(2.0 * recipe.Layers),
-            _ => 0.02,
-        };
+        var residualOut = name.EndsWith("attn_output.weight", StringComparison.Ordinal) || name.EndsWith("ffn_down.weight", StringComparison.Ordinal);
+        var fanIn = name.EndsWith("ffn_down.weight", StringComparison.Ordinal) ? recipe.FeedForward : recipe.Embedding;
+        var std = name == "token_embd.weight" ? 1.0
+            : !TrainedTensors.IsTrained(name, recipe.Layers) ? (residualOut ? 0.5 : 1.0) / Math.Sqrt(fanIn)
+            : residualOut ? 0.02 / Math.Sqrt(2.0 * recipe.Layers)
+            : 0.02;
         var rng = new Random((int)(recipe.Seed ^ StableHash(name)));
         var half = std * Math.Sqrt(3); // uniform on ±half has this std
         for (var i = 0; i < data.Length; i++)

@@ -38,8 +38,10 @@ public sealed record TrainingReport(
 /// <item>The labels are one-hot of every next token. The same callback rewrites the step's label tensor: one-hot
 /// on the answer tokens, a uniform distribution elsewhere. An all-zero row would not do: ggml's cross-entropy gradient
 /// for it is softmax/rows, which lowers every logit without bound; a uniform row has a fixed optimum.</item>
-/// <item>token_embd (a FIXME in opt_init) and attn_k/attn_v (through the KV cache) get no gradient: they are fixed,
-/// well-scaled random projections (CabinModelWriter) and the output matrix is separate from the embedding.</item>
+/// <item>A gradient through a KV-cache write (ggml_set_rows) aborts the process, and flash attention has no backward
+/// pass: only the weights <see cref="TrainedTensors"/> names are parameters, the rest is a fixed random feature
+/// extractor (CabinModelWriter), and the training context runs without flash attention. token_embd gets no gradient
+/// (a FIXME in opt_init); the output matrix is separate from it.</item>
 /// <item>Contexts are rounded up to a multiple of 256: the window is 256 tokens, one optimizer step per window.</item>
 /// <item>No gradient clipping exists in this commit's AdamW parameters (7 floats, no gclip): warm-up and a small
 /// learning rate stand in for it.</item>
@@ -112,7 +114,7 @@ public sealed unsafe class CabinTrainer
         _progress(string.Create(CultureInfo.InvariantCulture,
             $"corpus {corpus.Directory}: {train.Count:N0} training examples ({tooLong} longer than {Recipe.Context} tokens left out), {corpus.Valid.Count:N0} validation; vocabulary {vocab.Tokens.Count:N0} tokens; {train.Average(e => e.Tokens.Length - e.AnswerStart):F1} answer tokens per example; {model.ParameterCount:N0} parameters"));
 
-        using var context = model.CreateContext(new LlamaContextOptions { ContextLength = Recipe.Context, BatchSize = Recipe.Context, Threads = _options.Threads });
+        using var context = model.CreateContext(new LlamaContextOptions { ContextLength = Recipe.Context, BatchSize = Recipe.Context, Threads = _options.Threads, FlashAttention = false });
         using var evalContext = model.CreateContext(new LlamaContextOptions { ContextLength = Recipe.Context, BatchSize = Recipe.Context, Threads = _options.Threads });
 
         var windowsPerEpoch = Pack(train, 0).Count;
@@ -129,7 +131,8 @@ public sealed unsafe class CabinTrainer
             var p = new TrainingApi.llama_opt_params
             {
                 n_ctx_train = (uint)Recipe.Context,
-                param_filter = &AllParameters,
+                param_filter = &TrainedParameters,
+                param_filter_ud = (void*)GCHandle.ToIntPtr(handle),
                 get_opt_pars = &OnOptimizerParams,
                 get_opt_pars_ud = (void*)GCHandle.ToIntPtr(handle),
                 optimizer_type = 0,
@@ -393,7 +396,18 @@ public sealed unsafe class CabinTrainer
     // ---- callbacks from llama.cpp (never let an exception cross into native code) ----
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static bool AllParameters(IntPtr tensor, void* userData) => true;
+    private static bool TrainedParameters(IntPtr tensor, void* userData)
+    {
+        try
+        {
+            var state = (StepState)GCHandle.FromIntPtr((IntPtr)userData).Target!;
+            return TrainedTensors.IsTrained(Utf8.FromNative(TrainingApi.ggml_get_name(tensor)), state.Layers);
+        }
+        catch
+        {
+            return false;
+        }
+    }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static TrainingApi.ggml_opt_optimizer_params OnOptimizerParams(void* userData)

@@ -23,6 +23,8 @@ internal sealed unsafe class StepState(TrainingRecipe recipe, long totalSteps, i
     private long _epochStartStep;
     private TimeSpan _lastProgress;
 
+    public int Layers => recipe.Layers;
+
     public IntPtr Optimizer { get; private set; }
     public bool Capturing { get; set; }
     public long Step { get; set; }

@@ -75,6 +75,7 @@ internal static unsafe class TrainingApi
     // ---- ggml: tensors ----
 
     [DllImport(GgmlBaseLib)] internal static extern void* ggml_get_data(IntPtr tensor);
+    [DllImport(GgmlBaseLib)] internal static extern byte* ggml_get_name(IntPtr tensor);
     [DllImport(GgmlBaseLib)] internal static extern long ggml_nelements(IntPtr tensor);
     [DllImport(GgmlBaseLib)] internal static extern void ggml_backend_tensor_set(IntPtr tensor, void* data, nuint offset, nuint size);
 
