@@ -54,7 +54,7 @@ public sealed class TrainingTests(TinyModelFixture fixture) : IClassFixture<Tiny
     [Fact]
     public async Task The_tier_serves_it_with_the_short_prompt_and_every_answer_is_schema_valid()
     {
-        using var tier = LlmTier.Create(new LlmOptions { ModelPath = fixture.ModelPath, Threads = 2, ConfidenceFloor = 0, ContextLength = 512 }, fixture.Catalog, NullLogger.Instance);
+        using var tier = LlmTier.Create(new LlmOptions { ModelPath = fixture.ModelPath, Threads = 2, ConfidenceFloor = 0, ContextLength = 512, DecodeDeadlineMs = 60_000 }, fixture.Catalog, NullLogger.Instance);
         Assert.NotNull(tier.Cabin);
         Assert.Equal(1, tier.CachedPrefixTokens); // BOS only: no system prompt
         var schema = CommandSchema.FromCatalog(fixture.Catalog);
@@ -114,6 +114,9 @@ public sealed class TinyModelFixture : IDisposable
         Dir = PlumbingCorpus.TempDir("tiny");
         var corpus = Path.Combine(Dir, "corpus");
         PlumbingCorpus.Write(corpus, Catalog, maxTrain: 600);
+        // For benchmarks (docs/llm.md): CABIN_PLUMBING_CORPUS=DIR keeps the whole plumbing corpus there for `models train`.
+        if (Environment.GetEnvironmentVariable("CABIN_PLUMBING_CORPUS") is { Length: > 0 } keep)
+            PlumbingCorpus.Write(keep, Catalog);
         Train = CorpusReader.Read(corpus, Catalog).Train;
         ModelPath = Path.Combine(Dir, "cabin.gguf");
         Report = new CabinTrainer(new TrainOptions { CorpusDirectory = corpus, Output = ModelPath, Recipe = TrainingRecipe.Tiny, Threads = 2 }, Catalog).Train();

@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using CabinAgent.Actions;
 using CabinAgent.Llm;
-using CabinAgent.Llm.Models;
+using CabinAgent.Training;
 using CabinAgent.Understanding;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
