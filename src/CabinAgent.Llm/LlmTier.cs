@@ -36,8 +36,9 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
     private bool _disposed;
 
     private LlmTier(LlmOptions options, ActionCatalog catalog, ILogger logger, LlamaModel model, LlamaContext context,
-        IReadOnlyList<LlamaLoraAdapter> adapters)
+        IReadOnlyList<LlamaLoraAdapter> adapters, CabinModelInfo? cabin)
     {
+        Cabin = cabin;
         _adapters = adapters;
         LoraScales = options.LoraAdapters.Select(a => a.Scale).ToArray();
         _options = options;
@@ -46,13 +47,15 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
         _model = model;
         _context = context;
         _schema = CommandSchema.FromCatalog(catalog);
-        _grammar = new CommandGrammar(catalog);
+        _grammar = new CommandGrammar(catalog, allowNone: cabin is not null);
         _trie = new TokenTrie(model.Vocab.AllPieces);
         _decoder = new ConstrainedDecoder(context, _trie, new SamplingOptions
         {
             Temperature = options.Temperature, TopK = options.TopK, TopP = options.TopP, Seed = options.Seed,
         });
-        _prompt = PromptLayout.Build(model, SystemPrompt.Build(catalog), options.ChatTemplate);
+        _prompt = cabin is not null
+            ? PromptLayout.ForCabinModel(model)
+            : PromptLayout.Build(model, SystemPrompt.Build(catalog), options.ChatTemplate);
         if (_prompt.PrefixTokens.Length + _prompt.SuffixTokens.Length + options.MaxOutputTokens + 16 > context.ContextLength)
             throw new LlmConfigurationException(
                 $"the system prompt ({_prompt.PrefixTokens.Length} tokens) leaves no room in a {context.ContextLength}-token context");
@@ -68,6 +71,9 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
     public LlamaModel Model => _model;
 
     public int CachedPrefixTokens => _prompt.PrefixTokens.Length;
+
+    /// <summary>What the cabin model says about its training (null: a general model, prompted with the catalog).</summary>
+    public CabinModelInfo? Cabin { get; }
 
     /// <summary>
     /// Loads the model named in <paramref name="options"/>, logs what it is, and evaluates the system
@@ -110,7 +116,15 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
             }
             if (adapters.Count > 0)
                 context.SetLoraAdapters(adapters.Select((a, i) => (a, options.LoraAdapters[i].Scale)).ToArray());
-            created = new LlmTier(options, catalog, logger, model, context, adapters);
+            var cabin = CabinModelInfo.Read(model);
+            if (cabin is not null)
+            {
+                logger.LogInformation("LLM model {Path} is a cabin model ({Format}): short prompt, NONE allowed; trained on {Actions} actions, corpus recipe {Corpus}, training recipe {Recipe}",
+                    options.ModelPath, CabinPrompt.Format, cabin.Actions.Count, cabin.CorpusRecipeHash, cabin.TrainingRecipeHash);
+                if (cabin.CatalogWarning(catalog) is { } warning)
+                    logger.LogWarning("LLM model {Path}: {Warning}", options.ModelPath, warning);
+            }
+            created = new LlmTier(options, catalog, logger, model, context, adapters, cabin);
             return created;
         }
         catch
@@ -195,9 +209,12 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
         using var onDeadline = deadline.Token.Register(_context.RequestAbort);
         if (cancellationToken.IsCancellationRequested) _context.RequestAbort();
 
+        // The deterministic tier's default when the text has no words at all.
+        var lang = WireName.Of(utterance.Lang);
         var utteranceTokens = PromptLayout.UtteranceTokens(_model, utterance.Text);
+        var suffix = _prompt.SuffixFor(lang);
         var prefix = _prompt.PrefixTokens.Length;
-        var evaluated = utteranceTokens.Length + _prompt.SuffixTokens.Length;
+        var evaluated = utteranceTokens.Length + suffix.Length;
         var promptTokens = prefix + evaluated;
         var details = new JsonObject
         {
@@ -214,7 +231,7 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
             _context.TruncateSequence(prefix);
             var input = new int[evaluated];
             utteranceTokens.CopyTo(input, 0);
-            _prompt.SuffixTokens.CopyTo(input, utteranceTokens.Length);
+            suffix.CopyTo(input, utteranceTokens.Length);
             if (_context.Decode(input, prefix) == DecodeStatus.Aborted)
                 return Aborted(cancellationToken, details, "", sw);
             result = _decoder.Generate(_grammar.Start(utterance.Text), promptTokens, _options.MaxOutputTokens);
@@ -254,6 +271,11 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
         }
 
         var actionP = Math.Exp(result.ActionLogProbability);
+        if (action == CabinPrompt.NoneAction)
+        {
+            details["confidence_action"] = Math.Round(actionP, 6);
+            return new NotUnderstood("not a command") { Details = details, Explanation = result.Raw };
+        }
         var paramP = result.ParameterTokens == 0 ? 1.0 : Math.Exp(result.ParameterLogProbabilitySum / result.ParameterTokens);
         var confidence = Math.Round(Math.Min(actionP, paramP), 4);
         details["confidence_action"] = Math.Round(actionP, 6);
@@ -297,6 +319,13 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
         }
         if (obj.Count != 2 || obj["action"] is not JsonValue a || !a.TryGetValue<string>(out var name) || obj["parameters"] is not JsonObject p)
             return ["output must be exactly {\"action\": string, \"parameters\": object}"];
+        if (_grammar.AllowsNone && name == CabinPrompt.NoneAction)
+        {
+            if (p.Count > 0) return ["NONE takes no parameters"];
+            action = name;
+            parameters = [];
+            return [];
+        }
         var envelope = new JsonObject
         {
             ["action"] = name,
@@ -337,7 +366,7 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
         _gate.Wait();
         try
         {
-            var tokens = PromptLayout.UtteranceTokens(_model, utterance).Concat(_prompt.SuffixTokens).ToArray();
+            var tokens = PromptLayout.UtteranceTokens(_model, utterance).Concat(_prompt.SuffixFor(WireName.Of(Languages.Of(utterance, Language.Zh)))).ToArray();
             var prefix = _prompt.PrefixTokens;
             float[] logits;
             switch (mode)

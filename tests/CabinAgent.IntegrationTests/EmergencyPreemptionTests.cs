@@ -1,7 +1,7 @@
 using CabinAgent.Actions;
 using CabinAgent.Host.Commands;
 using CabinAgent.Host.Composition;
-using CabinAgent.Llm.Models;
+using CabinAgent.Training;
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;
 using CabinAgent.Understanding;

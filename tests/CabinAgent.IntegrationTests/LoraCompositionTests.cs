@@ -2,7 +2,7 @@ using CabinAgent.Llm.Native;
 using CabinAgent.Host.Commands;
 using CabinAgent.Host.Composition;
 using CabinAgent.Llm;
-using CabinAgent.Llm.Models;
+using CabinAgent.Training;
 using Microsoft.Extensions.DependencyInjection;
 using CabinAgent.Understanding;
 

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
-using CabinAgent.Llm.Models;
+using CabinAgent.Training;
 
 namespace CabinAgent.IntegrationTests;
 

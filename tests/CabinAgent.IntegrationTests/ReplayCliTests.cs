@@ -149,8 +149,8 @@ public class ReplayCliTests
     [Fact]
     public async Task ALoraAdapterOnTheCommandLineRunsUnderTheLlmTier()
     {
-        var model = CabinAgent.Llm.Models.TestModelBuilder.EnsureDefault();
-        var adapter = CabinAgent.Llm.Models.TestModelBuilder.EnsureDefaultLora();
+        var model = CabinAgent.Training.TestModelBuilder.EnsureDefault();
+        var adapter = CabinAgent.Training.TestModelBuilder.EnsureDefaultLora();
         var input = WriteUtterances("打开空调", "navigate to the airport");
         try
         {
@@ -180,7 +180,7 @@ public class ReplayCliTests
     [Fact]
     public async Task AnAdapterThatDoesNotFitTheModelStopsReplayWithLlamaCppsReason()
     {
-        var model = CabinAgent.Llm.Models.TestModelBuilder.EnsureDefault();
+        var model = CabinAgent.Training.TestModelBuilder.EnsureDefault();
         var input = WriteUtterances("打开空调");
         try
         {

@@ -1,5 +1,5 @@
 using CabinAgent.Actions;
-using CabinAgent.Llm.Models;
+using CabinAgent.Training;
 using CabinAgent.Llm.Native;
 using CabinAgent.Understanding;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,4 +1,4 @@
-using CabinAgent.Llm.Models;
+using CabinAgent.Training;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CabinAgent.Llm.Tests;

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using CabinAgent.Actions;
 using CabinAgent.Host.Commands;
 using CabinAgent.Host.Composition;
-using CabinAgent.Llm.Models;
+using CabinAgent.Training;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using CabinAgent.Llm.Models;
+using CabinAgent.Training;
 using CabinAgent.Llm.Native;
 using CabinAgent.Speech.Whisper.Native;
 

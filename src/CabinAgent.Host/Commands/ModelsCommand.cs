@@ -7,8 +7,8 @@ internal static class ModelsCommand
 {
     public static Command Create()
     {
-        var models = new Command("models", "Model files: info, select, quantize, and tiny generated test models");
-        foreach (var command in LlmCommands.Models().Concat(SpeechCommands.Models()))
+        var models = new Command("models", "Model files: info, select, quantize, train the cabin model, and tiny generated test models");
+        foreach (var command in LlmCommands.Models().Append(TrainCommands.Train()).Concat(SpeechCommands.Models()))
             models.Subcommands.Add(command);
         return models;
     }

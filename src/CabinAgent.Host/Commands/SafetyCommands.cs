@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 using CabinAgent.Actions;
 using CabinAgent.Host.Composition;
 using CabinAgent.Llm;
-using CabinAgent.Llm.Models;
+using CabinAgent.Training;
 using CabinAgent.Understanding;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;

@@ -15,11 +15,24 @@ public sealed class CommandGrammar
 {
     internal const string Opening = "{\"action\":\"";
 
-    public CommandGrammar(ActionCatalog catalog)
+    /// <param name="allowNone">
+    /// Also allow <c>{"action":"NONE","parameters":{}}</c>, "this is no command": only for a model trained to say so
+    /// (the cabin model); a general model prompted with the catalog has no such answer.
+    /// </param>
+    public CommandGrammar(ActionCatalog catalog, bool allowNone = false)
     {
         Catalog = catalog;
-        Actions = catalog.Actions.Select(a => new ActionRule(a)).ToArray();
+        var actions = catalog.Actions.Select(a => new ActionRule(a));
+        if (allowNone)
+            actions = actions.Append(new ActionRule(new ActionDefinition
+            {
+                Name = Prompting.CabinPrompt.NoneAction, Category = "none", Topic = "", Responses = new Dictionary<string, string>(),
+            }));
+        Actions = actions.ToArray();
+        AllowsNone = allowNone;
     }
+
+    public bool AllowsNone { get; }
 
     public ActionCatalog Catalog { get; }
     internal ActionRule[] Actions { get; }

@@ -13,6 +13,9 @@ public sealed record LlamaContextOptions
 
     /// <summary>CPU threads for generation and prompt processing (0 = half the cores, at least 1: llama.cpp threads spin, and oversubscribing a shared box makes decoding 20x slower).</summary>
     public int Threads { get; init; }
+
+    /// <summary>Flash attention: null leaves llama.cpp's choice (auto); the trainer turns it off (it has no backward pass).</summary>
+    public bool? FlashAttention { get; init; }
 }
 
 /// <summary>What a decode call ended with.</summary>
@@ -46,6 +49,7 @@ public sealed unsafe class LlamaContext : IDisposable
         p.n_threads = threads;
         p.n_threads_batch = threads;
         p.no_perf = true;
+        if (options.FlashAttention is { } flash) p.flash_attn_type = flash ? 1 : 0; // enum llama_flash_attn_type
         p.abort_callback = &AbortCallback;
         p.abort_callback_data = _abortFlag;
         var ctx = NativeApi.llama_init_from_model(model.Pointer, p);

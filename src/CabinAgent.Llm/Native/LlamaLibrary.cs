@@ -75,6 +75,23 @@ public static unsafe class LlamaLibrary
         }
     }
 
+    /// <summary>
+    /// Makes the DllImports of another assembly (the training tool's own bindings) resolve to the library loaded here,
+    /// after loading it: a resolver is per assembly, and a second dlopen of another file would put a second llama.cpp
+    /// (with its own ggml state) into the process.
+    /// </summary>
+    public static void BindImportsOf(Assembly assembly)
+    {
+        EnsureInitialized();
+        lock (InitLock)
+        {
+            if (!BoundAssemblies.Add(assembly)) return;
+            NativeLibrary.SetDllImportResolver(assembly, (name, _, _) => Resolve(_loaded!, name));
+        }
+    }
+
+    private static readonly HashSet<Assembly> BoundAssemblies = [typeof(LlamaLibrary).Assembly];
+
     /// <summary>The engine, for logs and reports: <c>LLamaSharp 0.30.0 (llama.cpp c0c7e14, avx2)</c>.</summary>
     public static string Version
     {

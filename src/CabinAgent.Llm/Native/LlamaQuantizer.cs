@@ -3,6 +3,7 @@ namespace CabinAgent.Llm.Native;
 /// <summary>Quantisation types offered by <c>models quantize</c> (values are llama_ftype).</summary>
 public enum QuantizationType
 {
+    F16 = 1,
     Q4_0 = 2,
     Q8_0 = 7,
     Q4_K_M = 15,
@@ -14,6 +15,7 @@ public static unsafe class LlamaQuantizer
     {
         type = text.Trim().ToLowerInvariant() switch
         {
+            "f16" => QuantizationType.F16,
             "q4_0" => QuantizationType.Q4_0,
             "q8_0" => QuantizationType.Q8_0,
             "q4_k_m" => QuantizationType.Q4_K_M,

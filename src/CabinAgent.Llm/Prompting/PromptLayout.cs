@@ -12,15 +12,38 @@ public sealed class PromptLayout
 {
     private const string Sentinel = "\u0001CABIN_UTTERANCE\u0001";
 
-    private PromptLayout(int[] prefix, int[] suffix, string template)
+    private PromptLayout(int[] prefix, int[] suffix, string template, IReadOnlyDictionary<string, int[]>? suffixByLanguage = null)
     {
         PrefixTokens = prefix;
         SuffixTokens = suffix;
         Template = template;
+        _suffixByLanguage = suffixByLanguage;
     }
+
+    private readonly IReadOnlyDictionary<string, int[]>? _suffixByLanguage;
 
     public int[] PrefixTokens { get; }
     public int[] SuffixTokens { get; }
+
+    /// <summary>The tokens after the utterance for a reply in <paramref name="lang"/> (only the cabin prompt names the language).</summary>
+    public int[] SuffixFor(string lang) =>
+        _suffixByLanguage is not null && _suffixByLanguage.TryGetValue(lang, out var suffix) ? suffix : SuffixTokens;
+
+    /// <summary>
+    /// The cabin model's short prompt (<see cref="CabinPrompt"/>): BOS, the utterance, the reply language's token. No
+    /// system prompt, no chat template: the model was trained on exactly this.
+    /// </summary>
+    public static PromptLayout ForCabinModel(LlamaModel model)
+    {
+        var bySuffix = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        foreach (var lang in new[] { CabinAgent.Actions.LanguageDetector.Chinese, CabinAgent.Actions.LanguageDetector.English })
+        {
+            var tokens = model.Vocab.Tokenize(CabinPrompt.LanguageToken(lang), addSpecial: false, parseSpecial: true);
+            if (tokens.Length != 1) throw new LlamaException($"{model.Path} says it is a cabin model but has no {CabinPrompt.LanguageToken(lang)} token; retrain it with `cabin-agent models train`");
+            bySuffix[lang] = tokens;
+        }
+        return new PromptLayout(model.Vocab.Tokenize("", addSpecial: true, parseSpecial: false), bySuffix[CabinAgent.Actions.LanguageDetector.Chinese], CabinPrompt.Format, bySuffix);
+    }
 
     /// <summary>The template used (the model's own, or the configured override / chatml fallback).</summary>
     public string Template { get; }

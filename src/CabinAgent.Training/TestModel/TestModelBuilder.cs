@@ -1,8 +1,6 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using CabinAgent.Llm.Native;
 
-namespace CabinAgent.Llm.Models;
+namespace CabinAgent.Training;
 
 /// <summary>
 /// Builds the project's own test model: a tiny Qwen2-architecture network with seeded random
@@ -21,7 +19,7 @@ public static unsafe class TestModelBuilder
 
     /// <summary>
     /// The real Qwen2 tokenizer (a vocab-only GGUF from llama.cpp's models/), committed gzipped as data in
-    /// src/CabinAgent.Llm/Models (1.7 MB instead of 5.9), copied beside the assembly by the build and unpacked into the
+    /// src/CabinAgent.Training/TestModel (1.7 MB instead of 5.9), copied beside the assembly by the build and unpacked into the
     /// cache on first use.
     /// </summary>
     public static string VocabPath => EnsureCached(Path.Combine(CabinCache.Root, "models", "ggml-vocab-qwen2.gguf"), UnpackVocab);
@@ -31,7 +29,7 @@ public static unsafe class TestModelBuilder
     private static void UnpackVocab(string output)
     {
         if (!File.Exists(PackedVocabPath))
-            throw new LlamaException($"tokenizer vocab not found: {PackedVocabPath} (the build copies it from src/CabinAgent.Llm/Models)");
+            throw new LlamaException($"tokenizer vocab not found: {PackedVocabPath} (the build copies it from src/CabinAgent.Training/TestModel)");
         using var packed = new System.IO.Compression.GZipStream(File.OpenRead(PackedVocabPath), System.IO.Compression.CompressionMode.Decompress);
         using var unpacked = File.Create(output);
         packed.CopyTo(unpacked);
@@ -118,14 +116,12 @@ public static unsafe class TestModelBuilder
         var (layers, n, ff) = (shape.Layers, shape.EmbeddingLength, shape.FeedForwardLength);
         var kv = n / shape.Heads * shape.KvHeads;
 
-        var meta = NativeApi.gguf_init_empty();
-        if (meta == IntPtr.Zero) throw new LlamaException("gguf_init_empty failed");
-        using var metaHandle = GgufHandle.FromOwned(meta);
-        SetStr(meta, "general.type", "adapter");
-        SetStr(meta, "general.architecture", "qwen2");
-        SetStr(meta, "general.name", $"cabin-agent test LoRA {LoraVersion} (random weights, rank {rank})");
-        SetStr(meta, "adapter.type", "lora");
-        SetF32(meta, "adapter.lora.alpha", alpha);
+        using var meta = GgufWriter.Empty();
+        meta.Set("general.type", "adapter");
+        meta.Set("general.architecture", "qwen2");
+        meta.Set("general.name", $"cabin-agent test LoRA {LoraVersion} (random weights, rank {rank})");
+        meta.Set("adapter.type", "lora");
+        meta.Set("adapter.lora.alpha", alpha);
 
         // ggml order: ne0 = input width. lora_a maps the input down to the rank, lora_b back up to the output.
         var tensors = new List<(string Name, long Ne0, long Ne1)>();
@@ -142,35 +138,30 @@ public static unsafe class TestModelBuilder
             }
         }
 
-        WriteF32Gguf(meta, tensors, output, seed);
+        meta.WriteF32(output, tensors, (name, count) => TensorData(name, count, seed));
     }
 
     /// <summary>Builds a random-weight model with the given shape into <paramref name="output"/>.</summary>
     public static void Build(string output, TestModelShape shape, QuantizationType quantization, uint seed = 42)
     {
         LlamaLibrary.EnsureInitialized();
-        IntPtr meta;
-        fixed (byte* vocab = Utf8.NulTerminated(VocabPath))
-            meta = NativeApi.gguf_init_from_file(vocab, new NativeApi.gguf_init_params { no_alloc = true });
-        if (meta == IntPtr.Zero) throw new LlamaException($"cannot read {VocabPath}");
-        using var metaHandle = GgufHandle.FromOwned(meta);
-
-        SetU32(meta, "qwen2.block_count", (uint)shape.Layers);
-        SetU32(meta, "qwen2.context_length", (uint)shape.ContextLength);
-        SetU32(meta, "qwen2.embedding_length", (uint)shape.EmbeddingLength);
-        SetU32(meta, "qwen2.feed_forward_length", (uint)shape.FeedForwardLength);
-        SetU32(meta, "qwen2.attention.head_count", (uint)shape.Heads);
-        SetU32(meta, "qwen2.attention.head_count_kv", (uint)shape.KvHeads);
-        SetF32(meta, "qwen2.rope.freq_base", 1_000_000f);
-        SetF32(meta, "qwen2.attention.layer_norm_rms_epsilon", 1e-6f);
-        SetU32(meta, "general.file_type", 0); // all F32 until quantised
-        SetStr(meta, "general.name", $"cabin-agent test LLM {Version} (random weights, Qwen2 tokenizer)");
+        using var meta = GgufWriter.FromFile(VocabPath);
+        meta.Set("qwen2.block_count", (uint)shape.Layers);
+        meta.Set("qwen2.context_length", (uint)shape.ContextLength);
+        meta.Set("qwen2.embedding_length", (uint)shape.EmbeddingLength);
+        meta.Set("qwen2.feed_forward_length", (uint)shape.FeedForwardLength);
+        meta.Set("qwen2.attention.head_count", (uint)shape.Heads);
+        meta.Set("qwen2.attention.head_count_kv", (uint)shape.KvHeads);
+        meta.Set("qwen2.rope.freq_base", 1_000_000f);
+        meta.Set("qwen2.attention.layer_norm_rms_epsilon", 1e-6f);
+        meta.Set("general.file_type", 0u); // all F32 until quantised
+        meta.Set("general.name", $"cabin-agent test LLM {Version} (random weights, Qwen2 tokenizer)");
 
         // Tensor layout of llama.cpp's qwen2 architecture (ggml order: ne0 = input width). The output
         // matrix is tied to the embedding, as in Qwen2-0.5B.
         var n = shape.EmbeddingLength;
         var kv = n / shape.Heads * shape.KvHeads;
-        var vocabSize = (long)VocabTokenCount(meta);
+        var vocabSize = (long)VocabTokenCount(meta.Context);
         var tensors = new List<(string Name, long Ne0, long Ne1)>
         {
             ("token_embd.weight", n, vocabSize),
@@ -195,7 +186,7 @@ public static unsafe class TestModelBuilder
         var f32 = $"{output}.f32.tmp";
         try
         {
-            WriteF32Gguf(meta, tensors, f32, seed);
+            meta.WriteF32(f32, tensors, (name, count) => TensorData(name, count, seed));
             using (var check = LlamaModel.Load(f32))
             {
                 if (check.LayerCount != shape.Layers) throw new LlamaException("generated model does not load back as built");
@@ -208,41 +199,9 @@ public static unsafe class TestModelBuilder
         }
     }
 
-    /// <summary>
-    /// Writes <paramref name="meta"/> and the tensors (F32, seeded, see <see cref="WriteTensor"/>) as a GGUF file:
-    /// gguf's own writer for the header, then the data appended in the same order.
-    /// </summary>
-    private static void WriteF32Gguf(IntPtr meta, IReadOnlyList<(string Name, long Ne0, long Ne1)> tensors, string path, uint seed)
-    {
-        var ggml = NativeApi.ggml_init(new NativeApi.ggml_init_params { mem_size = (nuint)(tensors.Count * 1024 + 4096), no_alloc = true });
-        if (ggml == IntPtr.Zero) throw new LlamaException("ggml_init failed");
-        try
-        {
-            foreach (var t in tensors)
-            {
-                var tensor = t.Ne1 == 1
-                    ? NativeApi.ggml_new_tensor_1d(ggml, 0 /* GGML_TYPE_F32 */, t.Ne0)
-                    : NativeApi.ggml_new_tensor_2d(ggml, 0, t.Ne0, t.Ne1);
-                fixed (byte* name = Utf8.NulTerminated(t.Name)) NativeApi.ggml_set_name(tensor, name);
-                NativeApi.gguf_add_tensor(meta, tensor);
-            }
-            fixed (byte* file = Utf8.NulTerminated(path))
-                if (!NativeApi.gguf_write_to_file(meta, file, true))
-                    throw new LlamaException($"cannot write {path}");
-            var alignment = (long)NativeApi.gguf_get_alignment(meta);
-            using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.None, 1 << 20);
-            foreach (var t in tensors)
-                WriteTensor(stream, t.Name, t.Ne0 * t.Ne1, seed, alignment);
-        }
-        finally
-        {
-            NativeApi.ggml_free(ggml);
-        }
-    }
-
     // Norm weights are 1 (an RMS norm with random signs would only add noise), biases 0, matrices
-    // seeded-uniform in ±0.08. Each tensor is padded to the file's alignment, as GGUF requires.
-    private static void WriteTensor(Stream stream, string name, long count, uint seed, long alignment)
+    // seeded-uniform in ±0.08.
+    private static float[] TensorData(string name, long count, uint seed)
     {
         var data = new float[count];
         if (name.Contains("norm", StringComparison.Ordinal))
@@ -253,10 +212,7 @@ public static unsafe class TestModelBuilder
             for (var i = 0; i < data.Length; i++)
                 data[i] = (float)(rng.NextDouble() * 0.16 - 0.08);
         }
-        var bytes = MemoryMarshal.AsBytes(data.AsSpan());
-        stream.Write(bytes);
-        var pad = (alignment - bytes.Length % alignment) % alignment;
-        for (var i = 0; i < pad; i++) stream.WriteByte(0);
+        return data;
     }
 
     private static uint VocabTokenCount(IntPtr meta)
@@ -290,23 +246,6 @@ public static unsafe class TestModelBuilder
         long id;
         fixed (byte* k = Utf8.NulTerminated(key)) id = NativeApi.gguf_find_key(ctx, k);
         return id < 0 || NativeApi.gguf_get_kv_type(ctx, id) != GgufTypeString ? "" : Utf8.FromNative(NativeApi.gguf_get_val_str(ctx, id));
-    }
-
-    private static void SetU32(IntPtr ctx, string key, uint v)
-    {
-        fixed (byte* k = Utf8.NulTerminated(key)) NativeApi.gguf_set_val_u32(ctx, k, v);
-    }
-
-    private static void SetF32(IntPtr ctx, string key, float v)
-    {
-        fixed (byte* k = Utf8.NulTerminated(key)) NativeApi.gguf_set_val_f32(ctx, k, v);
-    }
-
-    private static void SetStr(IntPtr ctx, string key, string v)
-    {
-        fixed (byte* k = Utf8.NulTerminated(key))
-        fixed (byte* val = Utf8.NulTerminated(v))
-            NativeApi.gguf_set_val_str(ctx, k, val);
     }
 }
 
