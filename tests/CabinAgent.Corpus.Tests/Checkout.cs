@@ -30,7 +30,7 @@ internal sealed class TempCheckout : IDisposable
         Directory.CreateDirectory(Path.Combine(Root, "config"));
         File.Copy(Checkout.Catalog, Catalog);
         Directory.CreateDirectory(Path.Combine(Root, "eval"));
-        foreach (var file in (string[])["test.jsonl", "emergency-test.jsonl"])
+        foreach (var file in (string[])["test.jsonl", "emergency-test.jsonl", "emergency-holdout2.jsonl"])
             File.Copy(Path.Combine(Checkout.Root, "eval", file), Path.Combine(Root, "eval", file));
     }
 
