@@ -23,7 +23,7 @@ namespace CabinAgent.IntegrationTests;
 [Trait("Category", "Fault")]
 public class MqttAudioReconnectTests
 {
-    private const string Topic = "vehicle/test/audio/in";
+    private const string Topic = "vehicle/test/audio/in"; // TopicMap's audio topic for Mqtt:VehicleId "test"
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     private static float[] Tone(double hz, int ms) =>
@@ -86,7 +86,7 @@ public class MqttAudioReconnectTests
             ["Mqtt:OutboxPath"] = AgentUnderTest.NewOutboxPath(),
             ["Agent:Tiers"] = "deterministic",
             ["Speech:Input:Kind"] = "mqtt",
-            ["Speech:Input:Mqtt:Topic"] = Topic,
+            ["Mqtt:VehicleId"] = "test", // the audio topic follows the vehicle: vehicle/test/audio/in
         });
         await using var services = CliSupport.BuildAgent(configuration, verbose: false,
             s => s.Configure<SpeechOptions>(configuration.GetSection(SpeechOptions.SectionName)));
