@@ -103,10 +103,11 @@ public static class SituationRules
                 problems.Add($"{sourceName}:{LineOf(lines, Encode(source))}: {where}: unknown lexicon entry {{{unknown}}}");
                 return null;
             }
-            // Compiled one by one first, so a bad pattern is reported with its own line.
+            // Compiled one by one first, so a bad pattern is reported with its own line; a single pattern is the answer.
             try
             {
-                _ = new Regex(pattern, Options);
+                var single = new Regex(pattern, Options);
+                if (patterns.Count == 1) return single;
             }
             catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
             {
