@@ -7,6 +7,7 @@ using CabinAgent.Host.Composition;
 using CabinAgent.Llm;
 using CabinAgent.Llm.Models;
 using CabinAgent.Llm.Native;
+using CabinAgent.Tools.Bench;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 

@@ -9,6 +9,7 @@ using CabinAgent.Host.Daemon;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;
+using CabinAgent.Tools.Bench;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using MQTTnet;
@@ -121,7 +122,7 @@ internal sealed class SafetyBacklogBench : IAsyncDisposable
         ActionCatalog catalog, SafetyCounters counters, LatencyBudgets budgets, CancellationToken ct)
     {
         // Alerts leave through the agent's own connection, among the backlog's commands and answers.
-        var alerts = new SafetyCommands.ProbeSink(new MqttSafetySink(_services.GetRequiredService<MqttConnection>(), _topics));
+        var alerts = new SafetyProbeSink(new MqttSafetySink(_services.GetRequiredService<MqttConnection>(), _topics));
         var dispatcher = new ChannelAlertDispatcher(alerts, options, budgets, counters, TimeProvider.System, NullLogger.Instance);
         _running.Add(Task.Run(() => dispatcher.RunAsync(_stop.Token), CancellationToken.None));
         SafetyLayer NewLayer() => new(options, detector, catalog, dispatcher, TimeProvider.System, counters, NullLogger.Instance, budgets);
@@ -154,8 +155,8 @@ internal sealed class SafetyBacklogBench : IAsyncDisposable
         }
         var (accepted, _, _) = _intake.Counts;
         var load = "transcript_backlog_1000";
-        var alertRow = SafetyCommands.Row("telemetry_to_alert", load, alertSamples);
-        var emergencyRow = SafetyCommands.Row("transcript_to_emergency", load, emergencySamples);
+        var alertRow = SafetyLatencyBench.Row("telemetry_to_alert", load, alertSamples);
+        var emergencyRow = SafetyLatencyBench.Row("transcript_to_emergency", load, emergencySamples);
         foreach (var row in new[] { alertRow, emergencyRow })
         {
             row["target_p99_ms"] = 100.0;
