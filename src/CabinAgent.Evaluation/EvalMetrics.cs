@@ -69,13 +69,9 @@ public static class EvalMetrics
         var limit = Priorities.LimitMs(priority);
         if (times.Length == 0)
             return new LatencyClass(priority, 0, double.NaN, double.NaN, double.NaN, limit, null);
-        var p95 = Percentile(times, 0.95);
-        return new LatencyClass(priority, times.Length, Percentile(times, 0.50), p95, times[^1], limit, p95 < limit);
+        var p95 = Percentile.NearestRank(times, 0.95);
+        return new LatencyClass(priority, times.Length, Percentile.NearestRank(times, 0.50), p95, times[^1], limit, p95 < limit);
     }
-
-    /// <summary>Nearest-rank percentile of sorted values (the same rule as the replay summary and benchmarks); NaN when empty.</summary>
-    public static double Percentile(IReadOnlyList<double> sorted, double q) =>
-        sorted.Count == 0 ? double.NaN : LatencySummary.Rank(sorted as double[] ?? sorted.ToArray(), q);
 
     private static IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Confusion(IEnumerable<CaseScore> scores)
     {

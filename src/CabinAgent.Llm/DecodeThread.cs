@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 
 namespace CabinAgent.Llm;
 
@@ -35,18 +34,8 @@ internal sealed class DecodeThread : IDisposable
 
     private void Run(int nice)
     {
-        if (nice != 0 && OperatingSystem.IsLinux())
-        {
-            try
-            {
-                // PRIO_PROCESS with a thread id sets that thread's nice value on Linux.
-                if (setpriority(0, (uint)gettid(), nice) == 0) AppliedNice = nice;
-            }
-            catch (EntryPointNotFoundException)
-            {
-                // An old libc without gettid(): decode at normal priority.
-            }
-        }
+        // When the OS refuses, decode at normal priority.
+        if (nice != 0 && ThreadNice.TrySetCurrentThread(nice) is null) AppliedNice = nice;
         foreach (var item in _work.GetConsumingEnumerable())
             item();
     }
@@ -57,10 +46,4 @@ internal sealed class DecodeThread : IDisposable
         _thread.Join(TimeSpan.FromSeconds(5));
         _work.Dispose();
     }
-
-    [DllImport("libc")]
-    private static extern int setpriority(int which, uint who, int prio);
-
-    [DllImport("libc")]
-    private static extern int gettid();
 }

@@ -67,7 +67,7 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
 
     public Tier Name => Tier.Llm;
 
-    /// <summary>The loaded model (for info and benches).</summary>
+    /// <summary>The loaded model (for health and reports).</summary>
     public LlamaModel Model => _model;
 
     public int CachedPrefixTokens => _prompt.PrefixTokens.Length;
@@ -173,36 +173,9 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
         }
     }
 
-    /// <summary>
-    /// Bench hook: one utterance, synchronously, optionally re-evaluating the system prompt from an
-    /// empty KV cache first (what every utterance would cost without the cache).
-    /// </summary>
-    internal TierResult UnderstandForBench(Utterance utterance, bool reusePrefix, out GenerationResult? generation)
-    {
-        _gate.Wait();
-        try
-        {
-            if (!reusePrefix)
-            {
-                _context.ClearMemory();
-                _context.Decode(_prompt.PrefixTokens, 0);
-            }
-            var result = Understand(utterance, CancellationToken.None);
-            generation = _lastGeneration;
-            return result;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    private GenerationResult? _lastGeneration;
-
     private TierResult Understand(Utterance utterance, CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();
-        _lastGeneration = null;
         _context.ResetAbort();
         using var deadline = new CancellationTokenSource(_options.DecodeDeadlineMs);
         using var onCancel = cancellationToken.Register(_context.RequestAbort);
@@ -235,7 +208,6 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
             if (_context.Decode(input, prefix) == DecodeStatus.Aborted)
                 return Aborted(cancellationToken, details, "", sw);
             result = _decoder.Generate(_grammar.Start(utterance.Text), promptTokens, _options.MaxOutputTokens);
-            _lastGeneration = result;
         }
         catch (LlamaException ex)
         {
@@ -397,12 +369,6 @@ public sealed class LlmTier : IUnderstandingTier, IDisposable
             _gate.Release();
         }
     }
-
-    internal LlamaContext Context => _context;
-    internal ConstrainedDecoder Decoder => _decoder;
-    internal PromptLayout Prompt => _prompt;
-    internal CommandGrammar Grammar => _grammar;
-    internal TokenTrie Trie => _trie;
 
     public void Dispose()
     {

@@ -16,7 +16,7 @@ internal sealed class ConfirmationAnswers
 
     private readonly (string Word, Answer Answer)[] _words;
 
-    public ConfirmationAnswers(IEnumerable<string> yes, IEnumerable<string> no, TextNormalizer normalizer)
+    public ConfirmationAnswers(IEnumerable<string> yes, IEnumerable<string> no, PhraseNormalizer normalizer)
     {
         _words = yes.Select(w => (normalizer.Normalize(w), Answer.Yes))
             .Concat(no.Select(w => (normalizer.Normalize(w), Answer.No)))

@@ -34,7 +34,7 @@ public sealed class EmergencyDetector
 {
     public const string EmergencyAction = "EMERGENCY_CALL";
 
-    private readonly TextNormalizer _normalizer;
+    private readonly PhraseNormalizer _normalizer;
     private readonly (string Id, string Service, Regex Pattern)[] _phrases;
     private readonly Regex _negationBefore;
     private readonly Regex _contextBefore;
@@ -49,7 +49,7 @@ public sealed class EmergencyDetector
         var map = new Dictionary<char, char>();
         var pairs = file.TraditionalToSimplified ?? "";
         for (var i = 0; i + 1 < pairs.Length; i += 2) map[pairs[i]] = pairs[i + 1];
-        _normalizer = new TextNormalizer(map);
+        _normalizer = new PhraseNormalizer(map);
         const RegexOptions options = RegexOptions.CultureInvariant | RegexOptions.NonBacktracking;
         _phrases = file.Phrases!.Select(p => (p.Id, p.Service, new Regex(p.Pattern, options))).ToArray();
         _negationBefore = new Regex("(?:" + string.Join("|", file.NegationBefore!) + ")$", options);
@@ -59,7 +59,7 @@ public sealed class EmergencyDetector
         _file = file;
     }
 
-    public TextNormalizer Normalizer => _normalizer;
+    public PhraseNormalizer Normalizer => _normalizer;
 
     public int PhraseCount => _phrases.Length;
 

@@ -154,7 +154,7 @@ public class DaemonProcessTests
             },
             ["Speech"] = new System.Text.Json.Nodes.JsonObject
             {
-                ["ModelPath"] = CabinAgent.Speech.Whisper.WhisperTestModel.EnsureCached(), ["Threads"] = 1,
+                ["ModelPath"] = CabinAgent.Tools.Models.WhisperTestModel.EnsureCached(), ["Threads"] = 1,
                 ["Input"] = new System.Text.Json.Nodes.JsonObject
                 {
                     // The audio comes over the agent's own connection: its broker and backoff are Mqtt's above.

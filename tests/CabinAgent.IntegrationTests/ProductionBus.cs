@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using CabinAgent.Messaging;
+using CabinAgent.Tools;
 using MQTTnet;
 using MQTTnet.Formatter;
 
@@ -17,7 +18,7 @@ public sealed class ProductionBus : IAsyncLifetime
     /// <summary>Where the shipped configurations expect the broker's and the agent's files.</summary>
     private const string BrokerFiles = "/etc/mosquitto/cabin-bus/";
 
-    public static readonly string RepoRoot = FindRoot();
+    public static readonly string RepoRoot = RepoFiles.Root(AppContext.BaseDirectory);
 
     public static string ShippedAcl => Path.Combine(RepoRoot, "config", "mosquitto", "acl");
 
@@ -91,16 +92,6 @@ public sealed class ProductionBus : IAsyncLifetime
         var path = Path.Combine(Pki, $"agent-{Guid.NewGuid():N}.json");
         File.WriteAllText(path, config.ToJsonString());
         return path;
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "scripts", "make-bus-pki.sh")))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException("repository root (scripts/make-bus-pki.sh) not found above " + AppContext.BaseDirectory);
     }
 
     public Task DisposeAsync()

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using CabinAgent.Tools;
 
 namespace CabinAgent.IntegrationTests;
 
@@ -7,15 +8,9 @@ public class ReplayCliTests
 {
     private static string Sample(string name) => InRepository(Path.Combine("samples", name));
 
-    private static string InRepository(string relativePath)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, relativePath);
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException($"{relativePath} not found above {AppContext.BaseDirectory}");
-    }
+    private static string InRepository(string relativePath) =>
+        RepoFiles.Find(relativePath, [AppContext.BaseDirectory])
+        ?? throw new FileNotFoundException($"{relativePath} not found above {AppContext.BaseDirectory}");
 
     private static async Task<(int Exit, List<JsonObject> Lines, string Stderr)> ReplayAsync(params string[] args)
     {

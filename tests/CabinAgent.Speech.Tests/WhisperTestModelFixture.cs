@@ -1,3 +1,4 @@
+using CabinAgent.Tools.Models;
 using CabinAgent.Speech.Whisper;
 
 namespace CabinAgent.Speech.Tests;

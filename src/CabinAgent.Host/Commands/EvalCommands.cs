@@ -7,6 +7,7 @@ using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;
 using CabinAgent.Understanding;
+using CabinAgent.Tools;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -306,7 +307,7 @@ public static class EvalCommands
 
     private static int RunExport(string outDir, string[] from, bool allowTest, int seed, string? configFile)
     {
-        var sources = from.Length > 0 ? from : [FindInRepo(Path.Combine("eval", "dev.jsonl"))];
+        var sources = from.Length > 0 ? from : [RepoFiles.Find(Path.Combine("eval", "dev.jsonl")) ?? Path.Combine("eval", "dev.jsonl")];
         foreach (var source in sources)
         {
             if (AlpacaExport.IsHeldOut(source) && !allowTest)
@@ -339,19 +340,5 @@ public static class EvalCommands
             Console.Error.WriteLine($"dataset: {ex.Message}");
             return CliSupport.ExitUsage;
         }
-    }
-
-    /// <summary>A repository file, found from the working directory or the binary's folder upwards.</summary>
-    private static string FindInRepo(string relative)
-    {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, relative);
-                if (File.Exists(candidate)) return candidate;
-            }
-        }
-        return relative;
     }
 }

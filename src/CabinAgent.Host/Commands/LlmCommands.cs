@@ -8,6 +8,7 @@ using CabinAgent.Llm;
 using CabinAgent.Llm.Models;
 using CabinAgent.Llm.Native;
 using CabinAgent.Training;
+using CabinAgent.Tools.Bench;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 

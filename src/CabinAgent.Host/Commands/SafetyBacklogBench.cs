@@ -7,6 +7,7 @@ using CabinAgent.Host.Composition;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
 using CabinAgent.Safety;
+using CabinAgent.Tools.Bench;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using MQTTnet;
@@ -106,7 +107,7 @@ internal sealed class SafetyBacklogBench : IAsyncDisposable
         LatencyBudgets budgets, CancellationToken ct)
     {
         // Alerts leave through the agent's own connection, among the backlog's commands and answers.
-        var alerts = new SafetyCommands.ProbeSink(new MqttSafetySink(_runtime.Connection, _topics));
+        var alerts = new SafetyProbeSink(new MqttSafetySink(_runtime.Connection, _topics));
         var dispatcher = new ChannelAlertDispatcher(alerts, options, budgets, counters, TimeProvider.System, NullLogger.Instance);
         _running.Add(Task.Run(() => dispatcher.RunAsync(_stop.Token), CancellationToken.None));
         var layers = _services.GetRequiredService<SafetyLayerFactory>();
@@ -140,8 +141,8 @@ internal sealed class SafetyBacklogBench : IAsyncDisposable
         }
         var (accepted, _, _) = _runtime.Intake.Counts;
         var load = "transcript_backlog_1000";
-        var alertRow = SafetyCommands.Row("telemetry_to_alert", load, alertSamples);
-        var emergencyRow = SafetyCommands.Row("transcript_to_emergency", load, emergencySamples);
+        var alertRow = SafetyLatencyBench.Row("telemetry_to_alert", load, alertSamples);
+        var emergencyRow = SafetyLatencyBench.Row("transcript_to_emergency", load, emergencySamples);
         foreach (var row in new[] { alertRow, emergencyRow })
         {
             row["target_p99_ms"] = 100.0;

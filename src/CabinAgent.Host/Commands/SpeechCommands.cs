@@ -1,14 +1,15 @@
 using System.CommandLine;
 using System.Globalization;
-using CabinAgent.Speech.Bench;
-using CabinAgent.Speech.Whisper;
+using CabinAgent.Tools;
+using CabinAgent.Tools.Bench;
+using CabinAgent.Tools.Models;
 using Microsoft.Extensions.Logging;
 
 namespace CabinAgent.Host.Commands;
 
 /// <summary>
 /// Speech verbs: <c>bench asr</c> and <c>models make-test-whisper</c>. The logic lives in
-/// CabinAgent.Speech; this file only maps the command line onto it.
+/// CabinAgent.Tools; this file only maps the command line onto it.
 /// </summary>
 public static class SpeechCommands
 {
@@ -96,15 +97,8 @@ public static class SpeechCommands
     }
 
     /// <summary>The committed sample utterances (samples/audio/*.wav), found from a checkout or next to the binary.</summary>
-    private static List<string> FindSampleAudio()
-    {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "samples", "audio");
-                if (Directory.Exists(candidate))
-                    return Directory.GetFiles(candidate, "*.wav").Order(StringComparer.Ordinal).ToList();
-            }
-        return [];
-    }
+    private static List<string> FindSampleAudio() =>
+        RepoFiles.Find(Path.Combine("samples", "audio")) is { } folder && Directory.Exists(folder)
+            ? Directory.GetFiles(folder, "*.wav").Order(StringComparer.Ordinal).ToList()
+            : [];
 }

@@ -70,7 +70,8 @@ public sealed unsafe class LlamaContext : IDisposable
     public int VocabSize { get; }
     public LlamaModel Model => _model;
 
-    /// <summary>The raw context pointer, for the bench's direct C-API loop only (same assembly).</summary>
+    /// <summary>The raw context pointer, for the cabin-model trainer's optimizer calls (CabinAgent.Training, via
+    /// InternalsVisibleTo); the bench's direct loop is <see cref="DecodeGreedyDirect"/>.</summary>
     internal IntPtr DangerousPointer => Ptr;
 
     private IntPtr Ptr
@@ -80,6 +81,30 @@ public sealed unsafe class LlamaContext : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             return _handle.DangerousGetHandle();
         }
+    }
+
+    /// <summary>
+    /// Greedy decoding written as a C program would, straight on the C API (<c>llama_get_logits_ith</c>, a scalar
+    /// argmax, <c>llama_batch_get_one</c>, <c>llama_decode</c>), from the logits the last decode left: the reference
+    /// <c>bench llm</c> holds the binding's own loop (<c>ConstrainedDecoder.GenerateUnconstrained</c>) against.
+    /// Continues after the sequence's last position. Returns the tokens decoded (fewer when a decode fails).
+    /// </summary>
+    public int DecodeGreedyDirect(int count)
+    {
+        var ctx = Ptr;
+        var vocab = VocabSize;
+        for (var i = 0; i < count; i++)
+        {
+            var logits = NativeApi.llama_get_logits_ith(ctx, -1);
+            var best = 0;
+            for (var t = 1; t < vocab; t++)
+                if (logits[t] > logits[best]) best = t;
+            var token = best;
+            var batch = NativeApi.llama_batch_get_one(&token, 1);
+            // llama_batch_get_one leaves positions to llama.cpp, which continues after the sequence's last one.
+            if (NativeApi.llama_decode(ctx, batch) != 0) return i;
+        }
+        return count;
     }
 
     /// <summary>

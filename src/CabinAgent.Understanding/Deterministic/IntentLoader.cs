@@ -26,7 +26,7 @@ internal sealed class LanguageGrammar(string language)
 internal sealed class IntentSet
 {
     public required Dictionary<string, CompiledTemplate[]> TemplatesByLanguage { get; init; }
-    public required TextNormalizer Normalizer { get; init; }
+    public required TemplateNormalizer Normalizer { get; init; }
     public required List<IntentTestCase> TestCases { get; init; }
 }
 
@@ -124,7 +124,7 @@ internal static class IntentLoader
         return new IntentSet
         {
             TemplatesByLanguage = result,
-            Normalizer = new TextNormalizer(allSkipWords),
+            Normalizer = new TemplateNormalizer(allSkipWords),
             TestCases = tests,
         };
     }
@@ -148,7 +148,7 @@ internal static class IntentLoader
     {
         if (file.SkipWords is not null) grammar.SkipWords.AddRange(file.SkipWords);
         foreach (var word in file.SpanStopWords ?? [])
-            grammar.SpanStopWords.Add(TextNormalizer.FoldLiteral(word.Trim()));
+            grammar.SpanStopWords.Add(TemplateNormalizer.FoldLiteral(word.Trim()));
         if (file.Prefix is not null)
         {
             if (grammar.Prefix is { } existing)
@@ -360,7 +360,7 @@ internal static class IntentLoader
                 case LiteralNode literal:
                     if (!LiteralCharsOk(literal.Text))
                         throw new IntentDataException(file, entry, $"'{literal.Text}' has characters the normalizer removes (punctuation)");
-                    EmitLiteral(RemoveSkipWords(TextNormalizer.FoldLiteral(literal.Text), skipWords), sb);
+                    EmitLiteral(RemoveSkipWords(TemplateNormalizer.FoldLiteral(literal.Text), skipWords), sb);
                     break;
                 case AlternativesNode alternatives:
                     sb.Append("(?:");
@@ -408,7 +408,7 @@ internal static class IntentLoader
                         throw new IntentDataException(file, entry, $"list {slot.Source} has value '{value}', not allowed for {action.Name}.{parameter.Name} ({string.Join("|", parameter.Enum)})");
                     foreach (var word in words)
                     {
-                        var folded = RemoveSkipWords(TextNormalizer.FoldLiteral(word.Trim()), skipWords);
+                        var folded = RemoveSkipWords(TemplateNormalizer.FoldLiteral(word.Trim()), skipWords);
                         if (folded.Trim().Length == 0)
                             throw new IntentDataException(list.File, $"list {slot.Source}", $"phrase '{word}' is only skip words");
                         var key = folded.Replace(" ", "", StringComparison.Ordinal);
@@ -474,10 +474,10 @@ internal static class IntentLoader
                     if (i == 0 || text[i - 1] != ' ') sb.Append(" ?");
                     continue;
                 }
-                var alnum = TextNormalizer.IsAsciiAlnum(c);
-                if (alnum && (i == 0 || !TextNormalizer.IsAsciiAlnum(text[i - 1]))) sb.Append("(?<![a-z0-9])");
+                var alnum = TemplateNormalizer.IsAsciiAlnum(c);
+                if (alnum && (i == 0 || !TemplateNormalizer.IsAsciiAlnum(text[i - 1]))) sb.Append("(?<![a-z0-9])");
                 sb.Append(Regex.Escape(c.ToString()));
-                if (alnum && (i == text.Length - 1 || !TextNormalizer.IsAsciiAlnum(text[i + 1]))) sb.Append("(?![a-z0-9])");
+                if (alnum && (i == text.Length - 1 || !TemplateNormalizer.IsAsciiAlnum(text[i + 1]))) sb.Append("(?![a-z0-9])");
             }
         }
     }
@@ -501,7 +501,7 @@ internal static class IntentLoader
                     foreach (var item in seq.Items) Collect(item, sets, depth + 1);
                     break;
                 case LiteralNode literal:
-                    foreach (var word in RemoveSkipWords(TextNormalizer.FoldLiteral(literal.Text), skipWords)
+                    foreach (var word in RemoveSkipWords(TemplateNormalizer.FoldLiteral(literal.Text), skipWords)
                                  .Split(' ', StringSplitOptions.RemoveEmptyEntries))
                         sets.Add([word]);
                     break;
@@ -530,7 +530,7 @@ internal static class IntentLoader
                     foreach (var phrases in list.Values.Values)
                         foreach (var phrase in phrases)
                         {
-                            var first = RemoveSkipWords(TextNormalizer.FoldLiteral(phrase.Trim()), skipWords)
+                            var first = RemoveSkipWords(TemplateNormalizer.FoldLiteral(phrase.Trim()), skipWords)
                                 .Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
                             words.Add(first);
                         }

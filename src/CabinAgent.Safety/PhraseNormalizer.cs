@@ -5,17 +5,22 @@ using CabinAgent.Actions;
 namespace CabinAgent.Safety;
 
 /// <summary>
-/// Puts a transcript into the one form the phrase rules are written against: NFKC (full-width → half-width),
+/// Puts a transcript into the one form the safety layer's phrase lists (emergency phrases, situations, confirmation
+/// answers) are written against: NFKC (full-width → half-width),
 /// lower case, traditional → simplified for the configured characters, the ideographic zero 〇 → 零 (ASR writes
 /// <c>一一〇</c> as often as <c>一一零</c>, and 〇 is neither a letter nor a digit), apostrophes removed (<c>don't</c> → <c>dont</c>),
 /// every other punctuation mark or symbol → a space, spaces collapsed, and spaces dropped next to Chinese
 /// characters and between digits (ASR writes <c>救 命</c>, <c>9 1 1</c>).
+/// Not the <c>TemplateNormalizer</c> of the deterministic tier, on purpose: a phrase must match however ASR spelled
+/// it, so this one folds harder (digits joined across spaces, 〇, traditional characters, no symbols kept) and keeps
+/// every word — a filler is never dropped from a cry for help — and it needs no way back to the original text, since
+/// nothing is copied out of it.
 /// </summary>
-public sealed class TextNormalizer
+public sealed class PhraseNormalizer
 {
     private readonly Dictionary<char, char> _simplified;
 
-    public TextNormalizer(IReadOnlyDictionary<char, char>? traditionalToSimplified = null)
+    public PhraseNormalizer(IReadOnlyDictionary<char, char>? traditionalToSimplified = null)
     {
         _simplified = traditionalToSimplified is null ? new() : new Dictionary<char, char>(traditionalToSimplified);
     }

@@ -1,11 +1,14 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using CabinAgent.Pipeline;
+using CabinAgent.Speech;
 using CabinAgent.Speech.Audio;
 using CabinAgent.Speech.Whisper;
 using CabinAgent.Speech.Whisper.Native;
+using CabinAgent.Tools.Models;
 using Microsoft.Extensions.Logging;
 
-namespace CabinAgent.Speech.Bench;
+namespace CabinAgent.Tools.Bench;
 
 /// <summary>Settings of <c>cabin-agent bench asr</c>.</summary>
 public sealed record AsrBenchmarkSettings
@@ -22,7 +25,8 @@ public sealed record AsrBenchmarkSettings
 
 /// <summary>
 /// Measures whisper on this machine: per-utterance latency and real-time factor for 1-5 s
-/// utterances at 1, 2 and all threads. Figures are from one run; nothing is asserted.
+/// utterances at 1, 2 and all threads. Figures are from one run; nothing is asserted. Medians are nearest-rank
+/// (<see cref="Percentile"/>): with an even number of runs, the lower middle one.
 /// </summary>
 public static class AsrBenchmark
 {
@@ -67,10 +71,10 @@ public static class AsrBenchmark
                     ["threads"] = threads,
                     ["audio_s"] = seconds,
                     ["load_ms"] = Math.Round(load.Elapsed.TotalMilliseconds, 1),
-                    ["median_ms"] = Math.Round(Median(latencies), 1),
+                    ["median_ms"] = Math.Round(Percentile.NearestRank(latencies, 0.5), 1),
                     ["min_ms"] = Math.Round(latencies[0], 1),
                     ["max_ms"] = Math.Round(latencies[^1], 1),
-                    ["median_rtf"] = Math.Round(Median(rtfs), 3),
+                    ["median_rtf"] = Math.Round(Percentile.NearestRank(rtfs, 0.5), 3),
                 };
                 runs.Add(run);
                 progress?.Invoke($"threads={threads} audio={seconds}s median={run["median_ms"]} ms rtf={run["median_rtf"]}");
@@ -87,7 +91,7 @@ public static class AsrBenchmark
             ["speech"] = settings.SpeechFiles.Count > 0 ? string.Join(",", settings.SpeechFiles.Select(Path.GetFileName)) : "synthetic",
             ["whisper"] = WhisperLibrary.NativeVersion(),
             ["system_info"] = WhisperLibrary.SystemInfo(),
-            ["load_average"] = LoadAverage(),
+            ["load_average"] = Machine.LoadAverage1m(),
             ["runs"] = runs,
         };
     }
@@ -115,20 +119,4 @@ public static class AsrBenchmark
         for (var i = 0; i < clip.Length; i++) clip[i] = speech[i % speech.Length];
         return clip;
     }
-
-    /// <summary>The 1-minute load average when the run ended: on a shared machine it explains a lot.</summary>
-    public static string LoadAverage()
-    {
-        try
-        {
-            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-    }
-
-    private static double Median(List<double> sorted) =>
-        sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
 }

@@ -44,13 +44,16 @@ public sealed class NormalizedText
 /// removed next to Chinese characters — so <c>播放 Taylor Swift 的 Love Story</c> becomes
 /// <c>播放taylor swift的love story</c> and Chinese templates never have to think about spaces.
 /// Skip words (disfluencies such as 嗯, uh) are removed; they never carry meaning in a command.
+/// Not the safety layer's <c>PhraseNormalizer</c>, on purpose: templates read values out of the text, so this one keeps
+/// what a value is made of (<c>23.5</c>, <c>50%</c>, <c>R&amp;B</c>, <c>don't</c>, digits apart as spoken) and maps
+/// every character back to the original for span slots.
 /// </summary>
-public sealed class TextNormalizer
+public sealed class TemplateNormalizer
 {
     private readonly string[] _cjkSkipWords;
     private readonly HashSet<string> _latinSkipWords;
 
-    public TextNormalizer(IEnumerable<string> skipWords)
+    public TemplateNormalizer(IEnumerable<string> skipWords)
     {
         var cjk = new List<string>();
         _latinSkipWords = new HashSet<string>(StringComparer.Ordinal);

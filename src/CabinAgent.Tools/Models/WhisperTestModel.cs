@@ -1,6 +1,7 @@
+using CabinAgent.Speech.Whisper.Native;
 using System.Text;
 
-namespace CabinAgent.Speech.Whisper;
+namespace CabinAgent.Tools.Models;
 
 /// <summary>Dimensions of a generated model. The defaults make a ~14 MB model that decodes in well under a second.</summary>
 public sealed record WhisperTestModelDims
@@ -60,7 +61,7 @@ public static class WhisperTestModel
     /// <summary>The cached model for tests and benchmarks, generated on first use.</summary>
     public static string EnsureCached()
     {
-        var dir = Path.Combine(Native.WhisperLibrary.CacheRoot(), "models");
+        var dir = Path.Combine(WhisperLibrary.CacheRoot(), "models");
         var path = Path.Combine(dir, CacheFileName);
         if (File.Exists(path)) return path;
         Directory.CreateDirectory(dir);

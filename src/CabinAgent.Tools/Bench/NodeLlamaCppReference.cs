@@ -3,10 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CabinAgent.Actions;
-using CabinAgent.Llm;
 using CabinAgent.Llm.Prompting;
 
-namespace CabinAgent.Host.Commands;
+namespace CabinAgent.Tools.Bench;
 
 /// <summary>
 /// <c>bench llm --node-llama-cpp</c>: the LLM issue's reference measured in the same run instead of quoted —
@@ -15,11 +14,11 @@ namespace CabinAgent.Host.Commands;
 /// the same system prompt and thread count, through its own JSON-schema grammar
 /// (<c>scripts/bench/node-llama-cpp.sh</c>, which installs the pinned package into the cache when missing).
 /// </summary>
-internal static class NodeLlamaCppReference
+public static class NodeLlamaCppReference
 {
     public static JsonObject Run(string modelPath, ActionCatalog catalog, int rounds, int threads, TextWriter progress)
     {
-        var script = FindScript()
+        var script = RepoFiles.Find(Path.Combine("scripts", "bench", "node-llama-cpp.sh"))
             ?? throw new IOException("scripts/bench/node-llama-cpp.sh not found above the current or the program's directory");
         var work = Directory.CreateTempSubdirectory("cabin-bench-node-");
         try
@@ -68,15 +67,4 @@ internal static class NodeLlamaCppReference
             ["additionalProperties"] = false,
         }).ToArray()),
     };
-
-    private static string? FindScript()
-    {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "scripts", "bench", "node-llama-cpp.sh");
-                if (File.Exists(candidate)) return candidate;
-            }
-        return null;
-    }
 }
