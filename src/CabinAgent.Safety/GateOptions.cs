@@ -1,3 +1,5 @@
+using CabinAgent.Actions;
+
 namespace CabinAgent.Safety;
 
 /// <summary>The gate's rules, by stable id. <c>EMERGENCY_CALL</c> is never gated: validation refuses rules naming it.</summary>
@@ -29,7 +31,7 @@ public sealed class GateOptions
             var where = $"gate.refuse[{i}]";
             Id(r.Id, where);
             Actions(r.Actions, where);
-            if (r.MaxSpeedKmh < 0) p.Add($"{where}.max_speed_kmh must be >= 0");
+            if (r.MaxSpeedKmh is < 0 or > MaxRefuseSpeedKmh) p.Add($"{where}.max_speed_kmh must be within 0..{MaxRefuseSpeedKmh}");
             foreach (var g in r.RequiredGears ?? [])
                 if (!TelemetrySignals.Gears.Contains(g)) p.Add($"{where}.required_gears: unknown gear '{g}'");
             r.Spoken.Validate(p, $"{where}.spoken");
@@ -41,7 +43,7 @@ public sealed class GateOptions
             Id(c.Id, where);
             Actions([c.Action], where);
             if (string.IsNullOrWhiteSpace(c.Parameter)) p.Add($"{where}.parameter missing");
-            if (c.AboveSpeedKmh < 0) p.Add($"{where}.above_speed_kmh must be >= 0");
+            if (c.AboveSpeedKmh is < 0 or > MaxAboveSpeedKmh) p.Add($"{where}.above_speed_kmh must be within 0..{MaxAboveSpeedKmh}");
             c.SpokenNote.Validate(p, $"{where}.spoken_note");
         }
         for (var i = 0; i < Confirm.Count; i++)
@@ -50,9 +52,39 @@ public sealed class GateOptions
             var where = $"gate.confirm[{i}]";
             Id(c.Id, where);
             Actions(c.Actions, where);
-            if (c.AboveSpeedKmh < 0) p.Add($"{where}.above_speed_kmh must be >= 0");
+            if (c.AboveSpeedKmh is < 0 or > MaxAboveSpeedKmh) p.Add($"{where}.above_speed_kmh must be within 0..{MaxAboveSpeedKmh}");
         }
         SpokenStateUnknown.Validate(p, "gate.spoken_state_unknown");
+    }
+
+    // A rule that can never apply is a rule switched off. The bounds keep a typo or an environment variable from doing
+    // that silently: a refusal "unless slower than 1e9 km/h", a clamp or a question only above 1e9 km/h.
+    internal const double MaxRefuseSpeedKmh = 30, MaxAboveSpeedKmh = 200;
+
+    /// <summary>
+    /// The rules name actions and parameters exactly as the catalog does: a misspelt or differently cased name would
+    /// match no command, so the rule would be off while the agent runs as if it were on.
+    /// </summary>
+    internal void ValidateAgainst(ActionCatalog catalog, List<string> p)
+    {
+        void Known(IEnumerable<string> actions, string where)
+        {
+            foreach (var action in actions)
+                if (!catalog.TryGet(action, out _)) p.Add($"{where}.actions: '{action}' is not an action of the catalog");
+        }
+        for (var i = 0; i < Refuse.Count; i++) Known(Refuse[i].Actions, $"gate.refuse[{i}]");
+        for (var i = 0; i < Confirm.Count; i++) Known(Confirm[i].Actions, $"gate.confirm[{i}]");
+        for (var i = 0; i < Clamp.Count; i++)
+        {
+            var c = Clamp[i];
+            var where = $"gate.clamp[{i}]";
+            if (!catalog.TryGet(c.Action, out var action)) { p.Add($"{where}.action: '{c.Action}' is not an action of the catalog"); continue; }
+            var parameter = action.Parameters.FirstOrDefault(x => x.Name == c.Parameter);
+            if (parameter is null) { p.Add($"{where}.parameter: {c.Action} has no parameter '{c.Parameter}'"); continue; }
+            if (parameter.Type is not (ParameterType.Integer or ParameterType.Number)) p.Add($"{where}.parameter: {c.Action}.{c.Parameter} is not a number");
+            else if (c.Max < (parameter.Minimum ?? double.MinValue) || c.Max > (parameter.Maximum ?? double.MaxValue))
+                p.Add($"{where}.max: {c.Max} is outside {c.Action}.{c.Parameter}'s range {parameter.Minimum}..{parameter.Maximum}");
+        }
     }
 }
 

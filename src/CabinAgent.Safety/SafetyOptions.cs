@@ -1,3 +1,4 @@
+using CabinAgent.Actions;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -95,6 +96,21 @@ public sealed class SafetyOptions
     public static readonly IReadOnlyList<string> BudgetPaths =
         [AlertKinds.Overspeed, AlertKinds.Fatigue, AlertKinds.SeatbeltUnfastened, AlertKinds.DoorOpenMoving, "emergency", AlertKinds.CrashCall];
 
+    // Upper bounds that keep a rule from being configured out of existence (a hold no alert outlasts, a reading that
+    // stays fresh for days): beyond them the setting is a mistake, not a choice.
+    internal const int MaxSignalAgeMs = 3_600_000, MaxMotionAgeMs = 10_000, MaxHoldMs = 10_000;
+
+    /// <summary>The gate and the moving rules judge motion from these: a stale one must not count as fresh for long.</summary>
+    private static readonly string[] MotionSignals = ["speed_kmh", "gear"];
+
+    /// <summary>Every problem in the options, the gate's names checked against <paramref name="catalog"/>.</summary>
+    public IReadOnlyList<string> Validate(ActionCatalog catalog)
+    {
+        var p = (List<string>)Validate();
+        Gate.ValidateAgainst(catalog, p);
+        return p;
+    }
+
     /// <summary>Every problem in the options (empty when they are usable).</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -103,7 +119,11 @@ public sealed class SafetyOptions
         foreach (var signal in TelemetrySignals.All)
         {
             if (!MaxAgeMs.TryGetValue(signal.Name, out var age)) p.Add($"max_age_ms.{signal.Name} missing");
-            else if (age <= 0) p.Add($"max_age_ms.{signal.Name} must be > 0");
+            else
+            {
+                var max = MotionSignals.Contains(signal.Name) ? MaxMotionAgeMs : MaxSignalAgeMs;
+                if (age <= 0 || age > max) p.Add($"max_age_ms.{signal.Name} must be within 1..{max}");
+            }
         }
         foreach (var name in MaxAgeMs.Keys)
             if (!TelemetrySignals.TryGet(name, out _)) p.Add($"max_age_ms: unknown signal '{name}'");
@@ -258,7 +278,7 @@ public sealed class OverspeedOptions
     {
         if (ToleranceKmh < 0) p.Add("alerts.overspeed.tolerance_kmh must be >= 0");
         if (HysteresisKmh < 0) p.Add("alerts.overspeed.hysteresis_kmh must be >= 0");
-        if (HoldMs < 0) p.Add("alerts.overspeed.hold_ms must be >= 0");
+        if (HoldMs is < 0 or > SafetyOptions.MaxHoldMs) p.Add($"alerts.overspeed.hold_ms must be within 0..{SafetyOptions.MaxHoldMs}");
         if (RealertMs <= 0) p.Add("alerts.overspeed.realert_ms must be > 0");
         if (CriticalOverKmh <= ToleranceKmh) p.Add("alerts.overspeed.critical_over_kmh must exceed tolerance_kmh");
         Spoken.Validate(p, "alerts.overspeed.spoken");
@@ -321,6 +341,9 @@ public sealed class FatigueOptions
 /// </summary>
 public sealed class MovingRuleOptions
 {
+    /// <summary>"Moving" above this: a door or belt rule that only starts at motorway speed is a rule switched off.</summary>
+    internal const double MaxMovingSpeedKmh = 30;
+
     public double MovingSpeedKmh { get; init; } = 10;
     public double StoppedSpeedKmh { get; init; } = 5;
     public int HoldMs { get; init; }
@@ -330,9 +353,10 @@ public sealed class MovingRuleOptions
 
     internal void Validate(List<string> p, string where)
     {
-        if (MovingSpeedKmh <= 0) p.Add($"{where}.moving_speed_kmh must be > 0");
+        if (MovingSpeedKmh is <= 0 or > MaxMovingSpeedKmh) p.Add($"{where}.moving_speed_kmh must be within (0, {MaxMovingSpeedKmh}]");
         if (StoppedSpeedKmh < 0 || StoppedSpeedKmh > MovingSpeedKmh) p.Add($"{where}.stopped_speed_kmh must be within 0..moving_speed_kmh");
-        if (HoldMs < 0) p.Add($"{where}.hold_ms must be >= 0");
+        if (HoldMs is < 0 or > SafetyOptions.MaxHoldMs) p.Add($"{where}.hold_ms must be within 0..{SafetyOptions.MaxHoldMs}");
+        if (Severity == AlertSeverity.Info) p.Add($"{where}.severity must be warning or critical (an info alert is not spoken)");
         if (RealertMs <= 0) p.Add($"{where}.realert_ms must be > 0");
         Spoken.Validate(p, $"{where}.spoken");
     }

@@ -27,7 +27,7 @@ public class CompositionTests
     [InlineData("Speech:Threads", "-1", "configuration error: Speech:Threads must be 0 (all cores) to 256")]
     [InlineData("Speech:Input:Mqtt:Topic", "vehicle/other/audio/in",
         "configuration error: Speech:Input:Mqtt:Topic: the audio topic is vehicle/demo/audio/in, from Mqtt:VehicleId like every topic; remove the setting")]
-    [InlineData("Safety:alerts:overspeed:hold_ms", "-1", "configuration error: Safety:alerts.overspeed.hold_ms must be >= 0")]
+    [InlineData("Safety:alerts:overspeed:hold_ms", "-1", "configuration error: Safety:alerts.overspeed.hold_ms must be within 0..10000")]
     [InlineData("Observability:Port", "70000", "configuration error: Observability:Port: The field Port must be between 0 and 65535.")]
     public async Task ABadValueInAnySectionIsAStartUpErrorNamingTheKey(string key, string value, string expected)
     {
@@ -35,6 +35,33 @@ public class CompositionTests
         var error = new StringWriter();
 
         Assert.False(CliSupport.TryStart(services, error));
+        Assert.Equal([expected], error.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    /// <summary>
+    /// Settings that would switch a safety rule off while the agent runs as if it were on (found by the #12 probe: one
+    /// environment variable with a lower-case action name let TRUNK_OPEN through at 130 km/h after "确认").
+    /// </summary>
+    [Theory]
+    [InlineData("Safety:gate:refuse:2:actions:0", "trunk_open", "configuration error: Safety:gate.refuse[2].actions: 'trunk_open' is not an action of the catalog")]
+    [InlineData("Safety:gate:refuse:2:actions:0", "TRUNK_OPEN ", "configuration error: Safety:gate.refuse[2].actions: 'TRUNK_OPEN ' is not an action of the catalog")]
+    [InlineData("Safety:gate:refuse:2:actions:0", "", "configuration error: Safety:gate.refuse[2].actions: '' is not an action of the catalog")]
+    [InlineData("Safety:gate:confirm:0:actions:0", "window_open", "configuration error: Safety:gate.confirm[0].actions: 'window_open' is not an action of the catalog")]
+    [InlineData("Safety:gate:clamp:1:action", "VOLUME_SETT", "configuration error: Safety:gate.clamp[1].action: 'VOLUME_SETT' is not an action of the catalog")]
+    [InlineData("Safety:gate:clamp:1:parameter", "lvl", "configuration error: Safety:gate.clamp[1].parameter: VOLUME_SET has no parameter 'lvl'")]
+    [InlineData("Safety:gate:clamp:1:max", "1e6", "configuration error: Safety:gate.clamp[1].max: 1000000 is outside VOLUME_SET.level's range 0..100")]
+    [InlineData("Safety:gate:refuse:2:max_speed_kmh", "1e9", "configuration error: Safety:gate.refuse[2].max_speed_kmh must be within 0..30")]
+    [InlineData("Safety:gate:clamp:1:above_speed_kmh", "1e9", "configuration error: Safety:gate.clamp[1].above_speed_kmh must be within 0..200")]
+    [InlineData("Safety:alerts:door_open_moving:moving_speed_kmh", "1e9", "configuration error: Safety:alerts.door_open_moving.moving_speed_kmh must be within (0, 30]")]
+    [InlineData("Safety:alerts:door_open_moving:severity", "info", "configuration error: Safety:alerts.door_open_moving.severity must be warning or critical (an info alert is not spoken)")]
+    [InlineData("Safety:alerts:overspeed:hold_ms", "2147483647", "configuration error: Safety:alerts.overspeed.hold_ms must be within 0..10000")]
+    [InlineData("Safety:max_age_ms:speed_kmh", "2147483647", "configuration error: Safety:max_age_ms.speed_kmh must be within 1..10000")]
+    public async Task ASafetySettingThatWouldSwitchARuleOffIsAStartUpError(string key, string value, string expected)
+    {
+        await using var services = Agent(new() { [key] = value });
+        var error = new StringWriter();
+
+        Assert.False(CliSupport.TryStart(services, error), $"{key}={value} started the agent");
         Assert.Equal([expected], error.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
     }
 

@@ -304,7 +304,7 @@ public class AlertRuleTests
             j["max_age_ms"]!.AsObject().Remove("gear");
             j["gate"]!["refuse"]![0]!["actions"] = new System.Text.Json.Nodes.JsonArray("EMERGENCY_CALL");
         }));
-        Assert.Contains("alerts.overspeed.hold_ms must be >= 0", ex.Message);
+        Assert.Contains("alerts.overspeed.hold_ms must be within 0..10000", ex.Message);
         Assert.Contains("max_age_ms.gear missing", ex.Message);
         Assert.Contains("EMERGENCY_CALL is never gated", ex.Message);
     }

@@ -158,7 +158,7 @@ public static class AgentComposition
         // safety.json keeps its snake_case names and strict reader; the factory lays the Safety section over it.
         services.AddSingleton<IOptionsFactory<SafetyOptions>, SafetyOptionsFactory>();
         services.AddOptions<SafetyOptions>().ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SafetyOptions>>(new SafetyOptionsValidator());
+        services.AddSingleton<IValidateOptions<SafetyOptions>>(sp => new SafetyOptionsValidator(sp.GetRequiredService<ActionCatalog>()));
     }
 
     private static void AddSection<T>(IServiceCollection services, IConfiguration configuration, string section, IValidateOptions<T> validator)

@@ -1,3 +1,4 @@
+using CabinAgent.Actions;
 using System.ComponentModel.DataAnnotations;
 using CabinAgent.Messaging;
 using CabinAgent.Pipeline;
@@ -76,11 +77,11 @@ internal sealed class SpeechOptionsValidator(IConfiguration configuration) : IVa
     }
 }
 
-/// <summary>The safety rules' own checks, each named under the <c>Safety</c> section.</summary>
-internal sealed class SafetyOptionsValidator : IValidateOptions<SafetyOptions>
+/// <summary>The safety rules' own checks and their names against the catalog, each named under the <c>Safety</c> section.</summary>
+internal sealed class SafetyOptionsValidator(ActionCatalog catalog) : IValidateOptions<SafetyOptions>
 {
     public ValidateOptionsResult Validate(string? name, SafetyOptions options) =>
-        ValidationFailures.Result(options.Validate().Select(problem => $"{SafetyOptionsFactory.Section}:{problem}"));
+        ValidationFailures.Result(options.Validate(catalog).Select(problem => $"{SafetyOptionsFactory.Section}:{problem}"));
 }
 
 internal static class ValidationFailures
