@@ -4,10 +4,12 @@ using MQTTnet.Protocol;
 namespace CabinAgent.Messaging;
 
 /// <summary>
-/// The cockpit's audio topic on the agent's one <see cref="MqttConnection"/>, as the <see cref="IAudioFeed"/> speech
-/// listens to: the subscription is restored after every reconnect like the others, with the same TLS, credentials and
-/// backoff. Subscribed at QoS 0, so the persistent session never keeps audio for the agent while it is away: audio
-/// from before a reconnect would otherwise reach the recogniser late, as if just said.
+/// The cockpit's audio topic as the <see cref="IAudioFeed"/> speech listens to, on a connection of its own
+/// (<see cref="MqttConnectionRole.Audio"/>: client id <c>&lt;agent&gt;-audio</c>, clean session, no will, no status): the
+/// same connection type, so TLS, credentials, reconnect and backoff are the agent's, but its own TCP connection and
+/// receive loop — a flood of audio never queues in front of telemetry, transcripts or alerts on the agent's session.
+/// Subscribed at QoS 0 on a session that keeps nothing: audio from before a reconnect would otherwise reach the
+/// recogniser late, as if just said. The connection is started by the first <see cref="StartAsync"/>.
 /// </summary>
 public sealed class MqttAudioFeed(MqttConnection connection, MqttOptions options, string topic) : IAudioFeed
 {
@@ -32,6 +34,8 @@ public sealed class MqttAudioFeed(MqttConnection connection, MqttOptions options
         // Already up: subscribed just now, on this connection (a reconnect meanwhile reports its own number, and the
         // receiver ignores the older one).
         if (connection.IsConnected) delivery.OnConnected();
+        // The first start brings the audio connection up; until the broker is there, the delivery reports it unreachable.
+        else connection.StartInBackground();
         return delivery;
     }
 

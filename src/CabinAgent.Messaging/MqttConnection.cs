@@ -41,9 +41,26 @@ public enum Acknowledgement
     Manual,
 }
 
+/// <summary>What an <see cref="MqttConnection"/> is for: its client id, its session and whether it speaks for the agent.</summary>
+public enum MqttConnectionRole
+{
+    /// <summary>
+    /// The agent's session (<see cref="MqttOptions.EffectiveClientId"/>): persistent, with the retained last will and the
+    /// online/offline status. Everything safety-relevant (telemetry, transcripts, commands, acknowledgements, alerts)
+    /// travels here.
+    /// </summary>
+    Agent,
+
+    /// <summary>
+    /// Speech's audio input only (<c>&lt;EffectiveClientId&gt;-audio</c>): a clean session that keeps nothing (expiry 0),
+    /// no will, no status. Its own TCP connection, so a flood of audio can never hold up the agent's session.
+    /// </summary>
+    Audio,
+}
+
 /// <summary>
-/// The agent's one MQTT 5 session: connects with a retained last will on the status topic, announces
-/// itself online, keeps reconnecting with backoff when the broker goes away, and restores its
+/// One MQTT 5 session of the agent (<see cref="MqttConnectionRole"/>: the agent's own, or the audio input's): connects with a retained last will on the status topic, announces
+/// itself online (the agent's role only), keeps reconnecting with backoff when the broker goes away, and restores its
 /// subscriptions after every reconnect. The session is persistent (<see cref="MqttOptions.SessionExpirySeconds"/>):
 /// what is sent to the agent while it is away waits on the broker.
 /// <para>The client delivers messages one at a time on one receive loop, so a handler that waited would hold up
@@ -64,10 +81,12 @@ public sealed class MqttConnection : IAsyncDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private Task? _reconnectLoop;
+    private bool _audioRetired; // the agent's role: audio/in removed from the session (once per process)
 
-    public MqttConnection(MqttOptions options, TopicMap topics, ILogger<MqttConnection> logger)
+    public MqttConnection(MqttOptions options, TopicMap topics, ILogger<MqttConnection> logger, MqttConnectionRole role = MqttConnectionRole.Agent)
     {
         _options = options;
+        Role = role;
         _topics = topics;
         _logger = logger;
         _client = new MqttClientFactory().CreateMqttClient();
@@ -89,6 +108,15 @@ public sealed class MqttConnection : IAsyncDisposable
     }
 
     public bool IsConnected => _client.IsConnected;
+
+    public MqttConnectionRole Role { get; }
+
+    /// <summary>The client id this connection uses: the agent's, or the agent's with <c>-audio</c> appended.</summary>
+    public string ClientId => Role == MqttConnectionRole.Audio ? _options.EffectiveClientId + "-audio" : _options.EffectiveClientId;
+
+    private bool SpeaksForAgent => Role == MqttConnectionRole.Agent;
+
+    private uint SessionExpirySeconds => SpeaksForAgent ? (uint)_options.SessionExpirySeconds : 0;
 
     /// <summary>The number of the current (or last) connection; <see cref="InboundMessage.Connection"/> carries the same.</summary>
     public int ConnectionNumber => Volatile.Read(ref _generation);
@@ -192,16 +220,19 @@ public sealed class MqttConnection : IAsyncDisposable
             var (host, port) = MqttOptions.ParseBroker(_options.Broker);
             var builder = new MqttClientOptionsBuilder()
                 .WithTcpServer(host, port)
-                .WithClientId(_options.EffectiveClientId)
+                .WithClientId(ClientId)
                 .WithProtocolVersion(MqttProtocolVersion.V500)
                 .WithKeepAlivePeriod(TimeSpan.FromSeconds(_options.KeepAliveSeconds))
                 .WithTimeout(TimeSpan.FromMilliseconds(_options.ConnectTimeoutMs))
-                .WithCleanStart(_options.SessionExpirySeconds == 0)
-                .WithSessionExpiryInterval((uint)_options.SessionExpirySeconds)
-                .WithWillTopic(_topics.Status)
-                .WithWillPayload(Encoding.UTF8.GetBytes(StatusPayload("offline")))
-                .WithWillRetain(true)
-                .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+                .WithCleanStart(SessionExpirySeconds == 0)
+                .WithSessionExpiryInterval(SessionExpirySeconds);
+            // Only the agent's session announces the agent: the audio connection's loss says nothing about it.
+            if (SpeaksForAgent)
+                builder = builder
+                    .WithWillTopic(_topics.Status)
+                    .WithWillPayload(Encoding.UTF8.GetBytes(StatusPayload("offline")))
+                    .WithWillRetain(true)
+                    .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
             if (_options.UseTls)
                 builder = builder.WithTlsOptions(BrokerTls.Build(_options, host));
             if (!string.IsNullOrWhiteSpace(_options.Username))
@@ -213,19 +244,22 @@ public sealed class MqttConnection : IAsyncDisposable
             Interlocked.Increment(ref _generation);
             var connected = await _client.ConnectAsync(options, timeout.Token).ConfigureAwait(false);
             Volatile.Write(ref _upGeneration, _generation);
+            if (SpeaksForAgent && !_audioRetired)
+                await RetireAudioSubscriptionAsync(ct).ConfigureAwait(false);
 
             List<(string Filter, MqttQualityOfServiceLevel Qos)> filters;
             lock (_subscriptions) filters = _subscriptions.Select(s => (s.Filter, s.Qos)).Distinct().ToList();
             foreach (var (filter, qos) in filters)
                 await SubscribeOnBrokerAsync(filter, qos, ct).ConfigureAwait(false);
 
-            await _client.PublishAsync(new MqttApplicationMessageBuilder()
-                .WithTopic(_topics.Status)
-                .WithPayload(StatusPayload("online"))
-                .WithRetainFlag(true)
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .Build(), ct).ConfigureAwait(false);
-            _logger.LogInformation("Connected to {Broker} as {ClientId} (session {Session})", _options.Broker, _options.EffectiveClientId,
+            if (SpeaksForAgent)
+                await _client.PublishAsync(new MqttApplicationMessageBuilder()
+                    .WithTopic(_topics.Status)
+                    .WithPayload(StatusPayload("online"))
+                    .WithRetainFlag(true)
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                    .Build(), ct).ConfigureAwait(false);
+            _logger.LogInformation("Connected to {Broker} as {ClientId} (session {Session})", _options.Broker, ClientId,
                 connected.IsSessionPresent ? "resumed" : "new");
             return true;
         }
@@ -233,6 +267,19 @@ public sealed class MqttConnection : IAsyncDisposable
         {
             _connectLock.Release();
         }
+    }
+
+    /// <summary>
+    /// Audio has its own connection (<see cref="MqttConnectionRole.Audio"/>). A session an older version persisted under
+    /// the agent's client id may still hold the audio subscription, and the broker would go on pushing audio down the
+    /// agent's connection — ahead of telemetry and transcripts, even with speech off. Removed once, on the first connection.
+    /// </summary>
+    private async Task RetireAudioSubscriptionAsync(CancellationToken ct)
+    {
+        var result = await _client.UnsubscribeAsync(_topics.AudioIn, ct).ConfigureAwait(false);
+        _audioRetired = true;
+        if (result.Items.Any(i => i.ResultCode == MqttClientUnsubscribeResultCode.Success))
+            _logger.LogWarning("Removed the audio subscription {Topic} an older version left in the agent's session", _topics.AudioIn);
     }
 
     /// <summary>
@@ -336,9 +383,10 @@ public sealed class MqttConnection : IAsyncDisposable
             try
             {
                 // A clean shutdown says offline itself; the will is for crashes.
-                await _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(_topics.Status)
-                    .WithPayload(StatusPayload("offline")).WithRetainFlag(true)
-                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build()).ConfigureAwait(false);
+                if (SpeaksForAgent)
+                    await _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(_topics.Status)
+                        .WithPayload(StatusPayload("offline")).WithRetainFlag(true)
+                        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build()).ConfigureAwait(false);
                 await _client.DisconnectAsync().ConfigureAwait(false);
             }
             catch (Exception ex)

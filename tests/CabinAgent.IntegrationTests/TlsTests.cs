@@ -67,6 +67,7 @@ public sealed class TlsTests(ProductionBus bus) : IClassFixture<ProductionBus>, 
             ["Mqtt:OutboxPath"] = AgentUnderTest.NewOutboxPath(),
             ["Mqtt:ConnectTimeoutMs"] = "3000",
             ["Agent:Tiers"] = "deterministic",
+            ["Speech:Input:Kind"] = "mqtt", // the audio connection exists only with MQTT audio input
         };
         return CliSupport.BuildAgent(AgentComposition.BuildConfiguration(null, overrides), verbose: false);
     }
@@ -98,8 +99,8 @@ public sealed class TlsTests(ProductionBus bus) : IClassFixture<ProductionBus>, 
     }
 
     /// <summary>
-    /// Speech's MQTT audio rides on the agent's one connection, so it has the agent's TLS, client certificate and
-    /// password (its own client had none of them): the cockpit front-end's audio, published under the speech-front
+    /// Speech's MQTT audio has a connection of its own, but the same connection type with the agent's options, so it has
+    /// the agent's TLS, client certificate and password (the cabin-agent user; the ACL keys on the user, not the client id): the cockpit front-end's audio, published under the speech-front
     /// role, reaches the recogniser sample for sample.
     /// </summary>
     [Fact]

@@ -95,7 +95,7 @@ public static class AgentComposition
             sp.GetRequiredService<PipelineMetrics>()));
         services.AddSingleton(sp => sp.GetRequiredService<Func<ISafetyLayer, UtterancePipeline>>()(sp.GetRequiredService<ISafetyLayer>()));
 
-        AddMessaging(services);
+        AddMessaging(services, configuration);
         AddIntake(services);
 
         // The speech front: registered always, resolved only when a whisper model is configured and present.
@@ -168,13 +168,24 @@ public static class AgentComposition
         services.AddSingleton(validator);
     }
 
-    private static void AddMessaging(IServiceCollection services)
+    /// <summary>The audio connection's service key (<see cref="MqttConnectionRole.Audio"/>).</summary>
+    public const string AudioConnection = "audio";
+
+    private static void AddMessaging(IServiceCollection services, IConfiguration configuration)
     {
+        // The agent's session: everything safety-relevant.
         services.AddSingleton(sp => new MqttConnection(Options<MqttOptions>(sp), sp.GetRequiredService<TopicMap>(),
             sp.GetRequiredService<ILogger<MqttConnection>>()));
-        // Speech's MQTT audio input (Speech:Input:Kind mqtt) comes over that same connection.
-        services.AddSingleton<CabinAgent.Speech.Audio.IAudioFeed>(sp => new MqttAudioFeed(sp.GetRequiredService<MqttConnection>(),
-            Options<MqttOptions>(sp), Options<CabinAgent.Speech.SpeechOptions>(sp).Input.Mqtt.Topic));
+        // Speech's MQTT audio input has a connection of its own (docs/mqtt.md, "Two connections"), and only when it is
+        // configured: without it no -audio client ever connects.
+        if (string.Equals(configuration[$"{SpeechOptions.SectionName}:Input:Kind"], "mqtt", StringComparison.Ordinal))
+        {
+            services.AddKeyedSingleton(AudioConnection, (sp, _) => new MqttConnection(Options<MqttOptions>(sp), sp.GetRequiredService<TopicMap>(),
+                sp.GetRequiredService<ILogger<MqttConnection>>(), MqttConnectionRole.Audio));
+            services.AddSingleton<CabinAgent.Speech.Audio.IAudioFeed>(sp => new MqttAudioFeed(
+                sp.GetRequiredKeyedService<MqttConnection>(AudioConnection), Options<MqttOptions>(sp),
+                Options<SpeechOptions>(sp).Input.Mqtt.Topic));
+        }
         services.AddSingleton(sp => new CommandOutbox(Options<MqttOptions>(sp).EffectiveOutboxPath));
         services.AddSingleton(sp => new DeadLetterFile(DeadLetterFile.BesideOutbox(Options<MqttOptions>(sp).EffectiveOutboxPath)));
         // Rejected bus input is logged rate-limited and counted; every RejectedInputLog registered shows in /metrics.
