@@ -1,9 +1,10 @@
 namespace CabinAgent.Speech.Audio;
 
 /// <summary>
-/// Audio pushed to the agent by a transport it does not own here: the cockpit's audio topic, carried by the agent's one
-/// MQTT connection (<c>CabinAgent.Messaging.MqttAudioFeed</c>). Speech owns this small port and holds no client of its
-/// own, so TLS, credentials, reconnect and backoff exist once, in the connection.
+/// Audio pushed to the agent by a transport it does not own here: the cockpit's audio topic, carried by the agent's audio
+/// MQTT connection (<c>CabinAgent.Messaging.MqttAudioFeed</c>; an instance of the same connection type as the agent's
+/// main one, so bulk audio never waits in line with safety traffic). Speech owns this small port and holds no client
+/// of its own, so TLS, credentials, reconnect and backoff exist once, in the connection type.
 /// </summary>
 public interface IAudioFeed
 {

@@ -40,8 +40,8 @@ public sealed class AudioInputOptions
 /// <see cref="AudioInputOptions.SampleRate"/> and <see cref="AudioInputOptions.Channels"/>
 /// (interleaved), on <see cref="Topic"/>. Chunks must hold whole frames; any length is fine
 /// (20-100 ms is usual). An empty payload marks the end of an utterance (push-to-talk released).
-/// The broker, TLS, credentials and reconnect backoff are the agent's own connection's (<c>Mqtt</c> section):
-/// the audio arrives over that one connection.
+/// The broker, TLS, credentials and reconnect backoff are the agent's own (<c>Mqtt</c> section): the audio arrives
+/// over the agent's audio connection, made with those settings.
 /// </summary>
 public sealed class MqttAudioOptions
 {

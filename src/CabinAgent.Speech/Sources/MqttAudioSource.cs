@@ -9,7 +9,7 @@ namespace CabinAgent.Speech.Sources;
 
 /// <summary>
 /// Audio from the cockpit's audio front-end over MQTT: raw s16le chunks on one topic (format in
-/// <see cref="MqttAudioOptions"/>), taken through an <see cref="IAudioFeed"/> — the agent's one MQTT connection, so this
+/// <see cref="MqttAudioOptions"/>), taken through an <see cref="IAudioFeed"/> — the agent's audio MQTT connection, so this
 /// source has no client, TLS, credentials or backoff of its own. An empty payload marks the end of an utterance
 /// (push-to-talk released) and is passed on as an empty chunk, which makes the endpointer cut at once. Chunks arriving
 /// faster than they are consumed queue up to a bound; beyond it the oldest are dropped and counted in the log rather
